@@ -1,0 +1,10 @@
+"""The ``mmhirivit`` registry scope, hung off MMEngine's root registries.
+
+Any OpenMMLab codebase resolves ``type='mmhirivit.X'`` through these, the way
+mmdet configs resolve ``type='mmpretrain.ConvNeXt'``.
+"""
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import Registry
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmhirivit',
+                  locations=['mmhirivit.models'])
