@@ -1,0 +1,3 @@
+from .hirivit import HIRIViT
+
+__all__ = ['HIRIViT']

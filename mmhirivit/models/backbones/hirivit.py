@@ -1,0 +1,578 @@
+"""HIRI-ViT: Scaling Vision Transformer with High Resolution Inputs.
+
+Yao, Li, Pan, Mei, TPAMI 2024 (arXiv 2403.11999). A five-stage CNN+ViT hybrid
+whose cost stays nearly flat when the input resolution doubles: an HR-stem and
+two stages of two-branch HR-blocks (§3.2, §3.3), a stage of CFFN blocks and two
+stages of Transformer blocks (§3.1), joined by IRDS down-sampling (§3.4).
+
+The paper's Table 1 and figures are not available; every detail the text
+leaves open is marked **ours** below and in ``../shared/design/hirivit.md``.
+"""
+from copy import deepcopy
+from numbers import Integral
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint as cp
+from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
+from mmcv.cnn.bricks import DropPath
+from mmengine.model import BaseModule, ModuleList, Sequential
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmhirivit.registry import MODELS
+
+NUM_STAGES = 5
+STRIDES = (4, 8, 16, 32, 64)
+MIN_INPUT_SIZE = 64
+
+
+def _conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
+             norm_cfg=None, act_cfg=None, with_norm=True):
+    """A bias-free conv, optionally followed by a norm and an activation."""
+    return ConvModule(
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=stride,
+        padding=kernel_size // 2,
+        groups=groups,
+        bias=not with_norm,
+        norm_cfg=norm_cfg if with_norm else None,
+        act_cfg=act_cfg)
+
+
+class HRStem(BaseModule):
+    """HR-stem (paper §3.2, Fig. 3c): output stride 4 with two branches.
+
+    A 3x3 stride-2 conv halves the input. Then the high-resolution branch
+    applies a light depthwise 3x3 conv followed by a 3x3 stride-2 conv, while
+    the low-resolution branch first downsamples with a 3x3 stride-2 conv and
+    then applies a 3x3 and a 1x1 conv. The branch outputs are summed and
+    normalised by BN.
+
+    **Ours**: every conv has ``out_channels`` channels; the first conv and the
+    first two convs of the low-resolution branch are followed by BN and the
+    activation, the other convs by nothing (the final BN normalises the sum).
+
+    Args:
+        in_channels (int): Input image channels.
+        out_channels (int): Output channels (the width of stage 1).
+        norm_cfg (dict): Config of the BN layers.
+        act_cfg (dict): Config of the activation.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self, in_channels, out_channels, norm_cfg, act_cfg,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        c = out_channels
+        self.conv = _conv_bn(in_channels, c, 3, 2, norm_cfg=norm_cfg,
+                             act_cfg=act_cfg)
+        self.high_res = Sequential(
+            _conv_bn(c, c, 3, groups=c, with_norm=False, act_cfg=None),
+            _conv_bn(c, c, 3, 2, with_norm=False, act_cfg=None))
+        self.low_res = Sequential(
+            _conv_bn(c, c, 3, 2, norm_cfg=norm_cfg, act_cfg=act_cfg),
+            _conv_bn(c, c, 3, norm_cfg=norm_cfg, act_cfg=act_cfg),
+            _conv_bn(c, c, 1, with_norm=False, act_cfg=None))
+        self.norm = build_norm_layer(norm_cfg, c)[1]
+
+    def forward(self, x):
+        x = self.conv(x)
+        return self.norm(self.high_res(x) + self.low_res(x))
+
+
+class HRBlock(BaseModule):
+    """HR-block (paper §3.3, Fig. 4) of stages 1 and 2.
+
+    The high-resolution branch is one depthwise 3x3 conv at full resolution.
+    The low-resolution branch is a depthwise 3x3 stride-2 conv with BN, then a
+    feed-forward layer (1x1 conv expanding by ``mlp_ratio``, activation, 1x1
+    conv back) at half resolution, upsampled x2 by repetition (nearest) and
+    added to the high-resolution output.
+
+    **Ours**: pre-norm BN, a residual connection around the block and
+    drop-path on the residual branch; the upsampling targets the exact size
+    of the high-resolution branch, so odd feature sizes work.
+
+    Args:
+        dims (int): Channels.
+        mlp_ratio (float): Expansion ratio of the low-resolution FFN.
+        drop_path (float): Drop-path rate of this block.
+        norm_cfg (dict): Config of the BN layers.
+        act_cfg (dict): Config of the activation.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self, dims, mlp_ratio, drop_path, norm_cfg, act_cfg,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        hidden = int(dims * mlp_ratio)
+        self.norm = build_norm_layer(norm_cfg, dims)[1]
+        self.high_res = _conv_bn(dims, dims, 3, groups=dims, with_norm=False)
+        self.low_res = Sequential(
+            _conv_bn(dims, dims, 3, 2, groups=dims, norm_cfg=norm_cfg),
+            _conv_bn(dims, hidden, 1, with_norm=False, act_cfg=act_cfg),
+            _conv_bn(hidden, dims, 1, with_norm=False))
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x):
+        y = self.norm(x)
+        high = self.high_res(y)
+        low = F.interpolate(self.low_res(y), size=high.shape[-2:],
+                            mode='nearest')
+        return x + self.drop_path(high + low)
+
+
+class CFFN(BaseModule):
+    """Convolutional feed-forward network (paper §3.1, Eq. 3).
+
+    ``CFFN(X) = FC(DWConv(z) + z)``, ``z = act(FC(X))``, with FC as 1x1 convs
+    on NCHW maps and a depthwise 3x3 conv.
+
+    Args:
+        dims (int): Input and output channels.
+        mlp_ratio (float): Expansion ratio of the hidden layer.
+        act_cfg (dict): Config of the activation (**ours**: GELU).
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self, dims, mlp_ratio, act_cfg, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        hidden = int(dims * mlp_ratio)
+        self.fc1 = nn.Conv2d(dims, hidden, 1)
+        self.act = build_activation_layer(act_cfg)
+        self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
+        self.fc2 = nn.Conv2d(hidden, dims, 1)
+
+    def forward(self, x):
+        z = self.act(self.fc1(x))
+        return self.fc2(self.dwconv(z) + z)
+
+
+class CFFNBlock(BaseModule):
+    """A stage-3 block: ``x + DropPath(CFFN(BN(x)))`` (paper §3.5, no MHA).
+
+    **Ours**: pre-norm BN, residual and drop-path.
+
+    Args:
+        dims (int): Channels.
+        mlp_ratio (float): CFFN expansion ratio.
+        drop_path (float): Drop-path rate of this block.
+        norm_cfg (dict): Config of the BN layer.
+        act_cfg (dict): Config of the CFFN activation.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self, dims, mlp_ratio, drop_path, norm_cfg, act_cfg,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.norm = build_norm_layer(norm_cfg, dims)[1]
+        self.ffn = CFFN(dims, mlp_ratio, act_cfg)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x):
+        return x + self.drop_path(self.ffn(self.norm(x)))
+
+
+class MultiheadAttention(BaseModule):
+    """Global multi-head self-attention over all tokens (paper §3.1).
+
+    No spatial reduction, as in the M-ViT baseline of stages 4-5. **Ours**:
+    computed with ``torch.nn.functional.scaled_dot_product_attention`` so
+    memory stays bounded at detection resolutions.
+
+    Args:
+        dims (int): Channels.
+        num_heads (int): Number of heads.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self, dims, num_heads, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dims, dims * 3)
+        self.proj = nn.Linear(dims, dims)
+
+    def forward(self, x):
+        """x: (B, N, C) tokens."""
+        B, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        x = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(x.transpose(1, 2).reshape(B, N, C))
+
+
+class TransformerBlock(BaseModule):
+    """Transformer block of stages 4-5 (paper §3.1, §3.5).
+
+    ``x = x + MHA(LN(x)); x = x + CFFN(BN(x))``: LN before attention, BN
+    before the CFFN (paper §3.5, "LN -> BN" ablation). **Ours**: drop-path on
+    both residual branches.
+
+    Args:
+        dims (int): Channels.
+        num_heads (int): Attention heads.
+        mlp_ratio (float): CFFN expansion ratio.
+        drop_path (float): Drop-path rate of this block.
+        norm_cfg (dict): Config of the BN layer before the CFFN.
+        act_cfg (dict): Config of the CFFN activation.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self, dims, num_heads, mlp_ratio, drop_path, norm_cfg,
+                 act_cfg, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.norm1 = nn.LayerNorm(dims)
+        self.attn = MultiheadAttention(dims, num_heads)
+        self.norm2 = build_norm_layer(norm_cfg, dims)[1]
+        self.ffn = CFFN(dims, mlp_ratio, act_cfg)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        attn = self.attn(self.norm1(tokens))
+        x = x + self.drop_path(attn.transpose(1, 2).reshape(B, C, H, W))
+        return x + self.drop_path(self.ffn(self.norm2(x)))
+
+
+class IRDSa(BaseModule):
+    """IRDS-a down-sampling between stages 1-2 and 2-3 (paper §3.4, Fig. 5b).
+
+    A 3x3 stride-2 conv that expands the channels, then a 1x1 conv that
+    compresses them to the output width. **Ours**: the expansion is to
+    ``expand_ratio`` times the output width, with BN and the activation after
+    the first conv and BN after the second.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        expand_ratio (float): Hidden width as a multiple of ``out_channels``.
+        norm_cfg (dict): Config of the BN layers.
+        act_cfg (dict): Config of the activation.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self, in_channels, out_channels, expand_ratio, norm_cfg,
+                 act_cfg, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        hidden = int(out_channels * expand_ratio)
+        self.expand = _conv_bn(in_channels, hidden, 3, 2, norm_cfg=norm_cfg,
+                               act_cfg=act_cfg)
+        self.compress = _conv_bn(hidden, out_channels, 1, norm_cfg=norm_cfg)
+
+    def forward(self, x):
+        return self.compress(self.expand(x))
+
+
+class IRDSb(BaseModule):
+    """IRDS-b down-sampling between stages 3-4 and 4-5 (paper §3.4, Fig. 5c).
+
+    Like an inverted residual block (1x1 expand, depthwise 3x3 stride-2, 1x1
+    project), with normalisation and activation only after the first conv,
+    plus a down-sampling shortcut. **Ours**: the expansion is
+    ``expand_ratio`` times the input width; the shortcut is a 2x2 average
+    pool (ceil mode, so odd sizes give ``ceil(H / 2)``) followed by a 1x1
+    conv when the widths differ.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        expand_ratio (float): Hidden width as a multiple of ``in_channels``.
+        norm_cfg (dict): Config of the BN layer.
+        act_cfg (dict): Config of the activation.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self, in_channels, out_channels, expand_ratio, norm_cfg,
+                 act_cfg, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        hidden = int(in_channels * expand_ratio)
+        self.expand = _conv_bn(in_channels, hidden, 1, norm_cfg=norm_cfg,
+                               act_cfg=act_cfg)
+        self.dwconv = nn.Conv2d(hidden, hidden, 3, 2, 1, groups=hidden)
+        self.project = nn.Conv2d(hidden, out_channels, 1)
+        shortcut = [nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)]
+        if in_channels != out_channels:
+            shortcut.append(nn.Conv2d(in_channels, out_channels, 1))
+        self.shortcut = Sequential(*shortcut)
+
+    def forward(self, x):
+        return self.project(self.dwconv(self.expand(x))) + self.shortcut(x)
+
+
+@MODELS.register_module()
+class HIRIViT(BaseModule):
+    """HIRI-ViT backbone (Yao et al., TPAMI 2024, arXiv 2403.11999).
+
+    Five stages at strides 4, 8, 16, 32 and 64 after an HR-stem: HR-blocks in
+    stages 1-2, CFFN blocks in stage 3, Transformer blocks (global MHA + CFFN)
+    in stages 4-5; IRDS-a before stages 2-3 and IRDS-b before stages 4-5
+    (paper §3.5). BN everywhere but the LN before attention.
+
+    At twice the usual image size, stages 2-5 (``out_indices=(1, 2, 3, 4)``,
+    the default) give the feature-map sizes a four-stage backbone's C2-C5
+    give at the usual size, which is how the dense-prediction configs use it.
+
+    The widths and depths of the arch zoo are **ours**: the paper's Table 1 is
+    not available, so they were calibrated with
+    ``tools/analysis_tools/get_flops.py`` against the paper's costs (S: ~5.0
+    GFLOPs at 448). Heads are ``head_dim`` (**ours**: 32) channels wide.
+
+    Args:
+        arch (str | dict): ``'t'``/``'tiny'``, ``'s'``/``'small'``,
+            ``'b'``/``'base'``, ``'l'``/``'large'``, or a dict with exactly
+            the keys ``embed_dims``, ``depths`` and ``mlp_ratios``, each a
+            sequence of five values (one per stage). Defaults to ``'s'``.
+        in_channels (int): Input image channels. Defaults to 3.
+        out_indices (int | Sequence[int]): Stages (0-based, negatives count
+            from the end) whose outputs are returned. Defaults to
+            ``(1, 2, 3, 4)``.
+        frozen_stages (int): ``-1`` freezes nothing, ``0`` the HR-stem, and
+            ``k`` in 1..5 the stem and stages 1..k, each with the down-sampling
+            layer that leads into it. Frozen parts get ``requires_grad=False``
+            and stay in eval mode (BN running stats untouched). Defaults to -1.
+        norm_eval (bool): Keep every BN layer in eval mode during training.
+            Defaults to False.
+        drop_path_rate (float): Stochastic depth rate, increased linearly
+            over all blocks of all stages. Defaults to 0.
+        with_cp (bool): Use gradient checkpointing per block (same outputs
+            and gradients, less memory). Defaults to False.
+        out_norms (bool | Sequence[bool]): Add a norm layer (``norm_cfg``) to
+            each output, or to the outputs whose flag is true (one flag per
+            ``out_indices`` entry). Defaults to True.
+        head_dim (int): Channels per attention head in stages 4-5.
+            Defaults to 32.
+        ds_ratios (Sequence[float]): Expansion ratios of the four IRDS
+            layers (**ours**). Defaults to ``(2, 2, 4, 4)``.
+        norm_cfg (dict): Config of the BN layers. Defaults to
+            ``dict(type='BN')``.
+        act_cfg (dict): Config of the activations. Defaults to
+            ``dict(type='GELU')``.
+        init_cfg (dict | list[dict], optional): Initialisation config, e.g.
+            ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+    """
+
+    arch_zoo = {
+        **dict.fromkeys(['t', 'tiny'], {
+            'embed_dims': [16, 32, 64, 128, 256],
+            'depths': [1, 1, 2, 2, 2],
+            'mlp_ratios': [4, 4, 4, 4, 4],
+        }),
+        **dict.fromkeys(['s', 'small'], {
+            'embed_dims': [32, 64, 128, 320, 448],
+            'depths': [2, 2, 7, 10, 4],
+            'mlp_ratios': [4, 4, 4, 4, 4],
+        }),
+        **dict.fromkeys(['b', 'base'], {
+            'embed_dims': [48, 96, 192, 384, 512],
+            'depths': [2, 3, 8, 12, 5],
+            'mlp_ratios': [4, 4, 4, 4, 4],
+        }),
+        **dict.fromkeys(['l', 'large'], {
+            'embed_dims': [64, 128, 256, 448, 640],
+            'depths': [2, 3, 8, 14, 6],
+            'mlp_ratios': [4, 4, 4, 4, 4],
+        }),
+    }  # yapf: disable
+    arch_keys = frozenset({'embed_dims', 'depths', 'mlp_ratios'})
+
+    def __init__(self,
+                 arch: Union[str, Dict] = 's',
+                 in_channels: int = 3,
+                 out_indices: Union[int, Sequence[int]] = (1, 2, 3, 4),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 drop_path_rate: float = 0.,
+                 with_cp: bool = False,
+                 out_norms: Union[bool, Sequence[bool]] = True,
+                 head_dim: int = 32,
+                 ds_ratios: Sequence[float] = (2, 2, 4, 4),
+                 norm_cfg: Dict = dict(type='BN'),
+                 act_cfg: Dict = dict(type='GELU'),
+                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None):
+        if init_cfg is None:
+            init_cfg = [
+                dict(type='Kaiming', layer='Conv2d', mode='fan_out',
+                     nonlinearity='relu'),
+                dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
+                dict(type='Constant', layer=['_BatchNorm', 'LayerNorm'],
+                     val=1., bias=0.),
+            ]
+        super().__init__(init_cfg=init_cfg)
+        self.arch_settings = self._parse_arch(arch)
+        dims = self.arch_settings['embed_dims']
+        depths = self.arch_settings['depths']
+        ratios = self.arch_settings['mlp_ratios']
+        for i in (3, 4):
+            if dims[i] % head_dim:
+                raise ValueError(
+                    f'embed_dims[{i}]={dims[i]} must be divisible by '
+                    f'head_dim={head_dim} (attention stages 4-5).')
+        if not isinstance(in_channels, Integral) or in_channels < 1:
+            raise ValueError(
+                f'in_channels must be a positive int, got {in_channels!r}')
+        if len(ds_ratios) != NUM_STAGES - 1:
+            raise ValueError(f'ds_ratios needs {NUM_STAGES - 1} values (one '
+                             f'per IRDS layer), got {ds_ratios!r}')
+        self.in_channels = in_channels
+        self.out_indices = self._parse_out_indices(out_indices)
+        if not isinstance(frozen_stages, Integral) or not (
+                -1 <= frozen_stages <= NUM_STAGES):
+            raise ValueError(f'frozen_stages must be an int in -1..'
+                             f'{NUM_STAGES}, got {frozen_stages!r}')
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+        self.out_channels = tuple(dims[i] for i in self.out_indices)
+        self.strides = tuple(STRIDES[i] for i in self.out_indices)
+
+        self.stem = HRStem(in_channels, dims[0], norm_cfg, act_cfg)
+        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.downsamples = ModuleList()
+        self.stages = ModuleList()
+        for i in range(NUM_STAGES):
+            if i == 0:
+                self.downsamples.append(nn.Identity())
+            else:
+                irds = IRDSa if i <= 2 else IRDSb
+                self.downsamples.append(
+                    irds(dims[i - 1], dims[i], ds_ratios[i - 1], norm_cfg,
+                         act_cfg))
+            block_dpr = dpr[sum(depths[:i]):sum(depths[:i + 1])]
+            self.stages.append(
+                Sequential(*[
+                    self._make_block(i, dims[i], ratios[i], p, head_dim,
+                                     norm_cfg, act_cfg) for p in block_dpr
+                ]))
+
+        if isinstance(out_norms, bool):
+            out_norms = [out_norms] * len(self.out_indices)
+        elif len(out_norms) != len(self.out_indices):
+            raise ValueError(
+                f'out_norms needs one flag per out_indices entry '
+                f'({len(self.out_indices)}), got {out_norms!r}')
+        for i, with_norm in zip(self.out_indices, out_norms):
+            norm = build_norm_layer(norm_cfg, dims[i])[1] if with_norm \
+                else nn.Identity()
+            self.add_module(f'norm{i}', norm)
+
+        self._freeze_stages()
+
+    @staticmethod
+    def _make_block(stage, dims, mlp_ratio, drop_path, head_dim, norm_cfg,
+                    act_cfg):
+        if stage <= 1:
+            return HRBlock(dims, mlp_ratio, drop_path, norm_cfg, act_cfg)
+        if stage == 2:
+            return CFFNBlock(dims, mlp_ratio, drop_path, norm_cfg, act_cfg)
+        return TransformerBlock(dims, dims // head_dim, mlp_ratio, drop_path,
+                                norm_cfg, act_cfg)
+
+    @classmethod
+    def _parse_arch(cls, arch):
+        if isinstance(arch, str):
+            key = arch.lower()
+            if key not in cls.arch_zoo:
+                raise ValueError(f'Unknown arch {arch!r}; choose one of '
+                                 f'{sorted(cls.arch_zoo)} or pass a dict.')
+            return deepcopy(cls.arch_zoo[key])
+        if not isinstance(arch, dict):
+            raise TypeError(f'arch must be a str or a dict, got '
+                            f'{type(arch).__name__}: {arch!r}')
+        keys = set(arch)
+        if keys != cls.arch_keys:
+            raise ValueError(
+                f'Custom arch must have exactly the keys '
+                f'{sorted(cls.arch_keys)}; missing '
+                f'{sorted(cls.arch_keys - keys)}, unexpected '
+                f'{sorted(keys - cls.arch_keys)}.')
+        for key in sorted(cls.arch_keys):
+            value = arch[key]
+            if not isinstance(value, Sequence) or len(value) != NUM_STAGES \
+                    or any(v <= 0 for v in value):
+                raise ValueError(f'arch[{key!r}] must be {NUM_STAGES} '
+                                 f'positive values, got {value!r}')
+        return {k: list(v) for k, v in arch.items()}
+
+    @staticmethod
+    def _parse_out_indices(out_indices):
+        if isinstance(out_indices, Integral):
+            out_indices = [out_indices]
+        if not isinstance(out_indices, Sequence) or isinstance(
+                out_indices, str) or not out_indices:
+            raise TypeError(f'out_indices must be an int or a non-empty '
+                            f'sequence of ints, got {out_indices!r}')
+        parsed = []
+        for index in out_indices:
+            if not isinstance(index, Integral):
+                raise TypeError(f'out_indices entries must be ints, got '
+                                f'{index!r} in {out_indices!r}')
+            if not -NUM_STAGES <= index < NUM_STAGES:
+                raise ValueError(
+                    f'out_indices entry {index!r} is invalid: HIRI-ViT has '
+                    f'{NUM_STAGES} stages, allowed are '
+                    f'{-NUM_STAGES}..{NUM_STAGES - 1}.')
+            parsed.append(index % NUM_STAGES)
+        if len(set(parsed)) != len(parsed):
+            raise ValueError(f'out_indices {out_indices!r} names a stage '
+                             f'twice.')
+        return tuple(sorted(parsed))
+
+    def _frozen_modules(self):
+        if self.frozen_stages >= 0:
+            yield self.stem
+        for i in range(self.frozen_stages):
+            yield self.downsamples[i]
+            yield self.stages[i]
+            if i in self.out_indices:
+                yield getattr(self, f'norm{i}')
+
+    def _freeze_stages(self):
+        for module in self._frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+    def _check_input(self, x):
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f'HIRI-ViT expects an (N, {self.in_channels}, H, W) tensor, '
+                f'got shape {tuple(x.shape)}.')
+        if min(x.shape[-2:]) < MIN_INPUT_SIZE:
+            raise ValueError(
+                f'HIRI-ViT needs inputs of at least {MIN_INPUT_SIZE}x'
+                f'{MIN_INPUT_SIZE} (stride {STRIDES[-1]}), got '
+                f'{tuple(x.shape[-2:])}.')
+
+    def _run(self, module, x):
+        if self.with_cp and x.requires_grad:
+            return cp.checkpoint(module, x, use_reentrant=False)
+        return module(x)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Return the maps of ``out_indices`` as a tuple of NCHW tensors of
+        sizes ``ceil(H / stride)`` x ``ceil(W / stride)``."""
+        self._check_input(x)
+        x = self.stem(x)
+        outs = []
+        for i in range(NUM_STAGES):
+            x = self.downsamples[i](x)
+            for block in self.stages[i]:
+                x = self._run(block, x)
+            if i in self.out_indices:
+                outs.append(getattr(self, f'norm{i}')(x))
+        return tuple(outs)
+

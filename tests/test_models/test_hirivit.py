@@ -1,0 +1,273 @@
+import logging
+import math
+from copy import deepcopy
+
+import pytest
+import torch
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmhirivit.models import HIRIViT
+from mmhirivit.models.backbones.hirivit import (CFFNBlock, HRBlock, HRStem,
+                                                IRDSa, IRDSb, TransformerBlock)
+
+TINY = 't'
+CUSTOM = dict(embed_dims=[8, 16, 32, 64, 64], depths=[1, 1, 1, 1, 1],
+              mlp_ratios=[2, 2, 2, 2, 2])
+
+
+def small(**kwargs):
+    kwargs.setdefault('arch', CUSTOM)
+    return HIRIViT(**kwargs)
+
+
+@pytest.mark.parametrize('arch', ['t', 's', 'b', 'l'])
+def test_arch_zoo_shapes(arch):
+    model = HIRIViT(arch=arch, out_indices=(0, 1, 2, 3, 4)).eval()
+    dims = HIRIViT.arch_zoo[arch]['embed_dims']
+    assert model.out_channels == tuple(dims)
+    assert model.strides == (4, 8, 16, 32, 64)
+    with torch.no_grad():
+        outs = model(torch.rand(1, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == dims
+    assert [o.shape[-1] for o in outs] == [16, 8, 4, 2, 1]
+
+
+@pytest.mark.parametrize('size', [(64, 64), (97, 131), (65, 200)])
+def test_odd_sizes_give_ceil(size):
+    model = small(out_indices=(0, 1, 2, 3, 4)).eval()
+    with torch.no_grad():
+        outs = model(torch.rand(2, 3, *size))
+    for out, stride in zip(outs, model.strides):
+        assert out.shape[0] == 2
+        assert out.shape[-2:] == (math.ceil(size[0] / stride),
+                                  math.ceil(size[1] / stride))
+
+
+def test_parts_are_the_papers():
+    model = HIRIViT(arch=TINY)
+    assert isinstance(model.stem, HRStem)
+    kinds = [HRBlock, HRBlock, CFFNBlock, TransformerBlock, TransformerBlock]
+    for stage, kind in zip(model.stages, kinds):
+        assert all(isinstance(block, kind) for block in stage)
+    assert [type(d) for d in model.downsamples[1:]] == [IRDSa, IRDSa, IRDSb,
+                                                         IRDSb]
+    # BN in the stem and stages 1-3, LN only before attention in stages 4-5.
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.LayerNorm):
+            assert name.startswith(('stages.3', 'stages.4'))
+            assert name.endswith('norm1')
+
+
+@pytest.mark.parametrize('out_indices,expected', [
+    (4, (4, )), ([1, 2, 3, 4], (1, 2, 3, 4)), ((-1, 0), (0, 4)),
+    ((-4, -3, -2, -1), (1, 2, 3, 4))
+])
+def test_out_indices_forms(out_indices, expected):
+    given = deepcopy(out_indices)
+    model = small(out_indices=out_indices).eval()
+    assert out_indices == given, "the caller's out_indices changed"
+    assert model.out_indices == expected
+    with torch.no_grad():
+        outs = model(torch.rand(1, 3, 64, 64))
+    assert len(outs) == len(expected)
+    assert [o.shape[1] for o in outs] == [CUSTOM['embed_dims'][i]
+                                         for i in expected]
+
+
+def test_default_out_indices_are_dense_prediction():
+    model = HIRIViT(arch=TINY)
+    assert model.out_indices == (1, 2, 3, 4)
+    assert model.strides == (8, 16, 32, 64)
+
+
+def test_custom_arch_and_long_names():
+    assert small().arch_settings == CUSTOM
+    assert HIRIViT(arch='small').arch_settings == HIRIViT.arch_zoo['s']
+    assert HIRIViT(arch='T').arch_settings == HIRIViT.arch_zoo['t']
+
+
+@pytest.mark.parametrize('kwargs,error,words', [
+    (dict(arch='huge'), ValueError, ["'huge'", "'s'", "'small'"]),
+    (dict(arch=3), TypeError, ['int', '3']),
+    (dict(arch={k: v for k, v in CUSTOM.items() if k != 'depths'}),
+     ValueError, ["missing ['depths']"]),
+    (dict(arch={**CUSTOM, 'num_heads': [1] * 5}), ValueError,
+     ["unexpected ['num_heads']"]),
+    (dict(arch={**CUSTOM, 'depths': [1, 1, 1, 1]}), ValueError,
+     ["arch['depths']", '5 positive']),
+    (dict(arch={**CUSTOM, 'embed_dims': [8, 16, 32, 48, 64]}), ValueError,
+     ['embed_dims[3]=48', 'head_dim=32']),
+    (dict(out_indices=5), ValueError, ['5', '-5..4']),
+    (dict(out_indices=(-6, )), ValueError, ['-6', '-5..4']),
+    (dict(out_indices=(1, -4)), ValueError, ['twice']),
+    (dict(out_indices=()), TypeError, ['non-empty']),
+    (dict(out_indices='1'), TypeError, ["'1'"]),
+    (dict(frozen_stages=6), ValueError, ['6', '-1..5']),
+    (dict(frozen_stages=-2), ValueError, ['-2', '-1..5']),
+    (dict(out_norms=[True]), ValueError, ['one flag per out_indices']),
+    (dict(in_channels=0), ValueError, ['in_channels', '0']),
+])
+def test_bad_arguments(kwargs, error, words):
+    with pytest.raises(error) as info:
+        small(**kwargs) if 'arch' not in kwargs else HIRIViT(**kwargs)
+    for word in words:
+        assert word in str(info.value)
+
+
+@pytest.mark.parametrize('shape,words', [
+    ((1, 3, 63, 64), ['at least 64', '(63, 64)']),
+    ((1, 1, 64, 64), ['(N, 3, H, W)', '(1, 1, 64, 64)']),
+    ((3, 64, 64), ['(N, 3, H, W)', '(3, 64, 64)']),
+])
+def test_bad_inputs(shape, words):
+    with pytest.raises(ValueError) as info:
+        small()(torch.rand(*shape))
+    for word in words:
+        assert word in str(info.value)
+
+
+def _frozen(module):
+    return all(not p.requires_grad for p in module.parameters()) and \
+        not any(m.training for m in module.modules())
+
+
+@pytest.mark.parametrize('frozen_stages', [-1, 0, 1, 3, 5])
+def test_frozen_stages(frozen_stages):
+    model = small(frozen_stages=frozen_stages, out_indices=(0, 1, 2, 3, 4))
+    model.train()
+    stats = {
+        name: m.running_mean.clone()
+        for name, m in model.named_modules() if isinstance(m, _BatchNorm)
+    }
+    model(torch.rand(2, 3, 64, 64))
+    assert _frozen(model.stem) == (frozen_stages >= 0)
+    for i in range(5):
+        parts = [model.downsamples[i], model.stages[i],
+                 getattr(model, f'norm{i}')]
+        for part in parts:
+            if i < frozen_stages:
+                assert _frozen(part)
+            else:
+                assert all(p.requires_grad for p in part.parameters())
+                assert part.training
+    for name, m in model.named_modules():
+        if isinstance(m, _BatchNorm):
+            stage = -1 if name.startswith('stem') else int(
+                name.split('.')[1] if '.' in name else name[-1])
+            unchanged = torch.equal(stats[name], m.running_mean)
+            assert unchanged == (stage < frozen_stages), name
+
+
+def test_norm_eval():
+    model = small(norm_eval=True)
+    model.train()
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    assert bns and not any(m.training for m in bns)
+    assert model.stages[0].training
+
+
+def test_drop_path_schedule():
+    model = HIRIViT(arch='s', drop_path_rate=0.2)
+    rates = [
+        getattr(block.drop_path, 'drop_prob', 0.) for stage in model.stages
+        for block in stage
+    ]
+    expected = torch.linspace(0, 0.2, sum(HIRIViT.arch_zoo['s']['depths']))
+    assert torch.allclose(torch.tensor(rates), expected)
+
+
+def test_with_cp_same_outputs_and_gradients():
+    torch.manual_seed(0)
+    plain = small()
+    checkpointed = small(with_cp=True)
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 3, 64, 64)
+    results = []
+    for model in (plain, checkpointed):
+        outs = model(x)
+        sum(o.sum() for o in outs).backward()
+        results.append((outs, [p.grad for p in model.parameters()]))
+    torch.testing.assert_close(results[0], results[1])
+
+
+def test_init_weights_changes_weights():
+    model = small()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.init_weights()
+    changed = [k for k, v in model.state_dict().items()
+               if not torch.equal(before[k], v)]
+    assert any('qkv.weight' in k for k in changed)
+    assert any('stem.conv.conv.weight' in k for k in changed)
+
+
+def test_pretrained_init_cfg_reproduces_outputs(tmp_path):
+    torch.manual_seed(0)
+    source = small().eval()
+    source.init_weights()
+    ckpt = tmp_path / 'backbone.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in source.state_dict().items()}}, ckpt)
+    loaded = small(init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
+                                 prefix='backbone.')).eval()
+    loaded.init_weights()
+    x = torch.rand(1, 3, 80, 64)
+    with torch.no_grad():
+        for a, b in zip(source(x), loaded(x)):
+            assert torch.equal(a, b)
+
+
+class ListHandler(logging.Handler):
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_pretrained_reports_missing_keys(tmp_path):
+    source = small()
+    state = {f'backbone.{k}': v for k, v in source.state_dict().items()
+             if not k.startswith('stages.4')}
+    ckpt = tmp_path / 'partial.pth'
+    torch.save({'state_dict': state}, ckpt)
+    loaded = small(init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
+                                 prefix='backbone.'))
+    handler = ListHandler()
+    MMLogger.get_instance('test_missing_keys').addHandler(handler)
+    loaded.init_weights()
+    text = '\n'.join(handler.messages)
+    assert 'missing keys' in text and 'stages.4' in text
+
+
+@pytest.mark.parametrize('scope,registry', [
+    ('mmdet', 'mmdet.registry'), ('mmseg', 'mmseg.registry'),
+    ('mmpretrain', 'mmpretrain.registry')
+])
+def test_builds_through_codebase_registries(scope, registry):
+    import importlib
+    models = importlib.import_module(registry).MODELS
+    init_default_scope(scope)
+    model = models.build(dict(type='mmhirivit.HIRIViT', arch=TINY))
+    assert isinstance(model, HIRIViT)
+
+
+def test_train_step_updates_weights():
+    torch.manual_seed(0)
+    model = small(drop_path_rate=0.1)
+    head = torch.nn.Linear(sum(model.out_channels), 3)
+    params = list(model.parameters()) + list(head.parameters())
+    optim = torch.optim.AdamW(params, lr=1e-3)
+    before = [p.clone() for p in model.parameters()]
+    outs = model(torch.rand(4, 3, 64, 64))
+    logits = head(torch.cat([o.mean((2, 3)) for o in outs], 1))
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2,
+                                                                   0]))
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    optim.step()
+    assert all(not torch.equal(a, b)
+               for a, b in zip(before, model.parameters()))
