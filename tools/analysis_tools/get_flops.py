@@ -1,0 +1,110 @@
+"""Params and GFLOPs (multiply-accumulates, as ``mmengine.analysis`` counts
+them, attention included) of HIRI-ViT backbones, classifiers or any config.
+
+Examples::
+
+    # the backbone of every arch at three sizes, as a markdown table
+    python tools/analysis_tools/get_flops.py t s b l --sizes 224 448 768
+    # the ImageNet classifier (backbone + pooling + linear head), by stage
+    python tools/analysis_tools/get_flops.py s --classifier --shape 448 \
+        --breakdown
+    # a whole detector or segmenter from its config
+    python tools/analysis_tools/get_flops.py \
+        configs/maskrcnn_hirivit_s_1x_coco.py --shape 1600 2666
+"""
+import argparse
+import os.path as osp
+import sys
+
+import torch
+
+from mmhirivit.models import HIRIViT
+from mmhirivit.models.backbones.hirivit import NUM_STAGES
+from mmhirivit.utils import complexity
+from mmhirivit.utils.models import (build_classifier, build_from_config,
+                                    tensor_mode_inputs)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument(
+        'models', nargs='+',
+        help='HIRI-ViT arch names (t, s, b, l, ...) and/or config files')
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument('--shape', type=int, nargs='+', metavar='H [W]',
+                      help='one input size, H or H W (default 448)')
+    size.add_argument('--sizes', type=int, nargs='+', metavar='S',
+                      help='several square input sizes, one column each')
+    parser.add_argument('--classifier', action='store_true',
+                        help='arch names: count the ImageNet classifier '
+                        '(pooling + linear head) instead of the backbone')
+    parser.add_argument('--breakdown', action='store_true',
+                        help='also print params and GFLOPs per stage')
+    return parser.parse_args()
+
+
+def shapes_from_args(args):
+    if args.sizes:
+        return [(s, s) for s in args.sizes]
+    shape = args.shape or [448]
+    if len(shape) > 2:
+        sys.exit(f'--shape takes H or H W, got {shape}')
+    return [(shape[0], shape[-1])]
+
+
+def build(name, classifier):
+    """The model and the names of its stage modules, for a name or config."""
+    if osp.splitext(name)[1] == '.py':
+        if not osp.isfile(name):
+            sys.exit(f'config not found: {name}')
+        model, prefix = build_from_config(name), 'backbone.'
+    elif name.lower() in HIRIViT.arch_zoo:
+        if classifier:
+            model, prefix = build_classifier(name), 'backbone.'
+        else:
+            model, prefix = HIRIViT(arch=name, out_indices=4), ''
+    else:
+        sys.exit(f'{name!r} is neither a config file (.py) nor an arch; '
+                 f'archs: {sorted(HIRIViT.arch_zoo)}')
+    stages = [f'{prefix}stem'] + [
+        f'{prefix}{part}.{i}' for i in range(NUM_STAGES)
+        for part in ('downsamples', 'stages')
+    ]
+    return model.eval(), stages
+
+
+def main():
+    args = parse_args()
+    shapes = shapes_from_args(args)
+    header = '| model | params (M) | ' + ' | '.join(
+        f'GFLOPs @ {h}x{w}' for h, w in shapes) + ' |'
+    rows, breakdowns = [], []
+    for name in args.models:
+        model, stages = build(name, args.classifier)
+        results = []
+        for h, w in shapes:
+            with torch.no_grad():
+                results.append(
+                    complexity(model, tensor_mode_inputs(model, h, w),
+                               stages))
+        rows.append(f'| {name} | {results[0]["params"] / 1e6:.2f} | ' +
+                    ' | '.join(f'{r["flops"] / 1e9:.2f}'
+                               for r in results) + ' |')
+        if args.breakdown:
+            breakdowns.append((name, shapes, results))
+    print(header)
+    print('|' + ' --- |' * (header.count('|') - 1))
+    print('\n'.join(rows))
+    for name, shapes, results in breakdowns:
+        for (h, w), result in zip(shapes, results):
+            print(f'\n{name} at {h}x{w}, by part:')
+            print('| part | params (M) | GFLOPs | share |')
+            print('| --- | --- | --- | --- |')
+            for part, flops, params in result['breakdown']:
+                print(f'| {part} | {params / 1e6:.2f} | {flops / 1e9:.3f} | '
+                      f'{100 * flops / result["flops"]:.1f}% |')
+
+
+if __name__ == '__main__':
+    main()
