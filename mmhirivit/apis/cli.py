@@ -1,0 +1,115 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share: loading a config,
+checking that what it needs is on disk, and turning problems into one clear
+line instead of a traceback."""
+import os
+import os.path as osp
+import sys
+
+import torch
+from mmengine.config import Config, DictAction
+
+README_DATA = "README.md, section 'Preparing the datasets'"
+README_PRETRAIN = "README.md, section 'From ImageNet pretraining to COCO/ADE20K'"
+DEFAULT_SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
+
+
+class UsageError(Exception):
+    """A problem the user can fix; the tools print it as one line."""
+
+
+def add_common_args(parser):
+    """Arguments both tools take, named as in mmdet's tools."""
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir',
+                        help='where logs and checkpoints go (default: '
+                        'work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value pairs, e.g. '
+        'model.backbone.init_cfg=None train_cfg.max_epochs=1')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher (tools/dist_train.sh uses pytorch)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args):
+    """Read ``args.config``, apply the command line and check its scope."""
+    if not osp.isfile(args.config):
+        raise UsageError(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in DEFAULT_SCOPES:
+        raise UsageError(
+            f'{args.config} sets default_scope={scope!r}; it must be one of '
+            f'{DEFAULT_SCOPES} so the tools know which codebase runs it '
+            f'(inherit an mmdet::, mmseg:: or mmpretrain:: default_runtime).')
+    cfg.launcher = args.launcher
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join(
+            'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        # NCCL needs GPUs; gloo runs the same collectives on CPU.
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
+    return cfg
+
+
+def _datasets(dataset_cfg):
+    """The leaf dataset configs of a (possibly wrapped) dataset config."""
+    if 'datasets' in dataset_cfg:
+        for sub in dataset_cfg.datasets:
+            yield from _datasets(sub)
+    elif 'dataset' in dataset_cfg:
+        yield from _datasets(dataset_cfg.dataset)
+    else:
+        yield dataset_cfg
+
+
+def check_data(cfg, dataloaders):
+    """Raise :class:`UsageError` naming the first missing data path."""
+    for loader in dataloaders:
+        if cfg.get(loader) is None:
+            continue
+        for ds in _datasets(cfg[loader].dataset):
+            root = ds.get('data_root') or ''
+            if root and not osp.isdir(root):
+                raise UsageError(
+                    f'dataset folder {root} not found (needed by {loader}); '
+                    f'see {README_DATA}, or make toy data with '
+                    f'tools/misc/make_toy_data.py')
+            ann_file = ds.get('ann_file')
+            if ann_file and not osp.isfile(osp.join(root, ann_file)):
+                raise UsageError(
+                    f'annotation file {osp.join(root, ann_file)} not found '
+                    f'(needed by {loader}); see {README_DATA}')
+
+
+def check_pretrained(cfg):
+    """Raise :class:`UsageError` if the backbone's pretrained checkpoint is
+    a local path that does not exist."""
+    init_cfg = cfg.model.get('backbone', {}).get('init_cfg')
+    if not init_cfg or init_cfg.get('type') != 'Pretrained':
+        return
+    checkpoint = init_cfg.get('checkpoint', '')
+    if '://' not in checkpoint and not osp.isfile(checkpoint):
+        raise UsageError(
+            f'pretrained backbone checkpoint {checkpoint} not found: convert '
+            f'an ImageNet checkpoint with '
+            f'tools/model_converters/hirivit_to_backbone.py ({README_PRETRAIN})'
+            f', or train from scratch with '
+            f'--cfg-options model.backbone.init_cfg=None')
+
+
+def run_cli(main):
+    """Run ``main()``, printing a :class:`UsageError` as one line (exit 2)."""
+    try:
+        main()
+    except UsageError as err:
+        sys.exit(f'error: {err}')
