@@ -1,0 +1,28 @@
+# HIRI-ViT as the backbone of a dense-prediction model. At twice the usual
+# image size its stages 2-5 (strides 8-64) give the map sizes a four-stage
+# backbone's C2-C5 give at the usual size (../shared/design/hirivit.md).
+custom_imports = dict(imports=['mmhirivit'], allow_failed_imports=False)
+hirivit_backbone = dict(
+    _delete_=True,
+    type='mmhirivit.HIRIViT',
+    arch='s',
+    out_indices=(1, 2, 3, 4),
+    drop_path_rate=0.2,
+    init_cfg=dict(
+        type='Pretrained',
+        checkpoint='checkpoints/hirivit_s_in1k_448_backbone.pth',
+        prefix='backbone.'))
+hirivit_channels = [64, 128, 320, 448]
+# What changes from S to B (merged into hirivit_backbone by the B configs).
+hirivit_b_backbone = dict(
+    arch='b',
+    drop_path_rate=0.3,
+    init_cfg=dict(checkpoint='checkpoints/hirivit_b_in1k_448_backbone.pth'))
+hirivit_b_channels = [96, 192, 384, 512]
+# Every image-pixel setting doubles with the image: prior strides of FPN
+# levels P2-P6 (two-stage detectors) and P3-P7 (one-stage detectors, FPN
+# start_level=1), RoI-extractor strides and finest_scale (56 -> 112).
+hirivit_p2p6_strides = [8, 16, 32, 64, 128]
+hirivit_p3p7_strides = [16, 32, 64, 128, 256]
+hirivit_roi_strides = [8, 16, 32, 64]
+hirivit_finest_scale = 112

@@ -1,0 +1,3 @@
+from .complexity import complexity, flop_analyzer, sdpa_flop_jit
+
+__all__ = ['complexity', 'flop_analyzer', 'sdpa_flop_jit']
