@@ -1,9 +1,7 @@
-# 1x (12 epochs) with AdamW as in the paper; batch 16 as 8 GPUs x 2 images.
-# No weight decay on norms and biases.
+# 1x (12 epochs) with the paper's AdamW.
 _base_ = 'mmdet::_base_/schedules/schedule_1x.py'
 
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, betas=(0.9, 0.999),
                    weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.))
-auto_scale_lr = dict(enable=False, base_batch_size=16)
