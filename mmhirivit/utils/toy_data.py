@@ -23,6 +23,9 @@ import cv2
 import numpy as np
 
 SHAPES = ('circle', 'triangle', 'square')
+#: The ids of COCO's 80 categories, in the order of mmdet's class names.
+COCO_IDS = (*range(1, 12), *range(13, 26), 27, 28, *range(31, 45),
+            *range(46, 66), 67, 70, *range(72, 83), *range(84, 91))
 #: COCO (name, id) of each shape.
 COCO_CATEGORIES = (('sports ball', 37), ('kite', 38), ('book', 84))
 #: ADE20K label values: 1 ('wall') is the background, then one per shape;
@@ -95,8 +98,15 @@ def _write_image(path, image):
 def write_coco(root, num_train=40, num_val=10, size=256, seed=0):
     """Write ``annotations/instances_{train,val}2017.json`` and the images
     in ``train2017/``, ``val2017/`` under ``root``."""
-    categories = [dict(id=cid, name=name, supercategory=shape)
-                  for shape, (name, cid) in zip(SHAPES, COCO_CATEGORIES)]
+    from mmdet.datasets import CocoDataset
+
+    # All 80 categories, as in the real files: a model with COCO's 80 classes
+    # then evaluates on the toy set unchanged.
+    shapes = {cid: shape for shape, (_, cid) in zip(SHAPES, COCO_CATEGORIES)}
+    categories = [
+        dict(id=cid, name=name, supercategory=shapes.get(cid, 'unused'))
+        for name, cid in zip(CocoDataset.METAINFO['classes'], COCO_IDS)
+    ]
     for split, count, offset in (('train', num_train, 0), ('val', num_val, 1)):
         rng = np.random.RandomState([seed, offset])
         images, annotations = [], []
