@@ -1,0 +1,114 @@
+"""Helpers the tests share: toy-scale versions of the shipped configs and
+running the tools in-process."""
+import glob
+import os
+import os.path as osp
+import re
+import runpy
+import sys
+
+from mmengine.config import Config
+
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TOY_SIZE = 128
+
+
+def repo_path(*parts):
+    return osp.join(ROOT, *parts)
+
+
+def _set_scales(pipeline, size):
+    """Shrink every resize and crop of a pipeline to toy scale."""
+    for step in pipeline:
+        kind = step['type']
+        if kind == 'Resize':
+            step['scale'] = (size, size)
+        elif kind == 'RandomResize':
+            step['scale'] = (size, size) if step.get('ratio_range') else [
+                (size, size // 2), (size, size)]
+        elif kind == 'RandomCrop':
+            step['crop_size'] = (size, size)
+        elif kind in ('RandomResizedCrop', 'ResizeEdge'):
+            step['scale'] = size
+        elif kind == 'CenterCrop':
+            step['crop_size'] = size
+
+
+def _zero_score_thresholds(node):
+    if isinstance(node, dict):
+        if 'score_thr' in node:
+            node['score_thr'] = 0.
+        for value in node.values():
+            _zero_score_thresholds(value)
+
+
+def toy_config(config, data_root, work_dir, size=TOY_SIZE, iters=1,
+               extra=None):
+    """``config`` as shipped, with only data paths, scale, length and score
+    thresholds changed.
+
+    ``extra`` is merged in last (``Config.merge_from_dict``). Returns the path
+    of the dumped config, for ``tools/train.py``.
+    """
+    cfg = Config.fromfile(repo_path(config))
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[name]
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        loader.dataset.data_root = str(data_root)
+        _set_scales(loader.dataset.pipeline, size)
+    for name in ('val_evaluator', 'test_evaluator'):
+        if 'ann_file' in cfg[name]:
+            cfg[name].ann_file = osp.join(
+                str(data_root), cfg.val_dataloader.dataset.ann_file)
+    if cfg.train_cfg.type == 'IterBasedTrainLoop':
+        cfg.train_cfg.max_iters = iters
+        cfg.train_cfg.val_interval = iters
+    else:
+        cfg.train_cfg.max_epochs = 1
+        cfg.train_dataloader.dataset.indices = 2 * iters
+    data_pre = cfg.model.data_preprocessor
+    if data_pre.get('size') is not None:
+        data_pre.size = (size, size)
+    test_cfg = cfg.model.get('test_cfg') or {}
+    if test_cfg.get('mode') == 'slide':
+        test_cfg.crop_size = (size, size)
+        test_cfg.stride = (size * 2 // 3, size * 2 // 3)
+    # After a single iteration every detection scores below mmdet's usual
+    # 0.05 threshold; keep them so pycocotools has results to evaluate.
+    _zero_score_thresholds(cfg.model.get('test_cfg'))
+    cfg.model.backbone.init_cfg = None
+    cfg.default_hooks.logger.interval = 1
+    cfg.work_dir = str(work_dir)
+    cfg.merge_from_dict(extra or {})
+    os.makedirs(str(work_dir), exist_ok=True)
+    path = osp.join(str(work_dir), 'toy_' + osp.basename(config))
+    cfg.dump(path)
+    return path
+
+
+def run_tool(tool, *args):
+    """Run ``tools/<tool>`` in this process, as its command line would."""
+    argv = sys.argv
+    sys.argv = [repo_path('tools', tool)] + [str(a) for a in args]
+    try:
+        runpy.run_path(sys.argv[0], run_name='__main__')
+    finally:
+        sys.argv = argv
+
+
+def last_val_metrics(work_dir):
+    """The metrics of the last validation or test in ``work_dir``'s run log.
+
+    Read from the log, the one output that is per run when several runs share
+    a process (mmdet's visualizer is a named singleton).
+    """
+    [log] = glob.glob(osp.join(str(work_dir), '*', '*.log'))
+    with open(log) as f:
+        lines = [line for line in f
+                 if re.search(r'(Epoch|Iter)\((val|test)\)', line)]
+    return {
+        key: float(value)
+        for key, value in re.findall(r'(\S+/\S+): (-?[\d.]+)', lines[-1])
+    }
