@@ -17,9 +17,13 @@ class UsageError(Exception):
     """A problem the user can fix; the tools print it as one line."""
 
 
-def add_common_args(parser):
-    """Arguments both tools take, named as in mmdet's tools."""
-    parser.add_argument('config', help='config file')
+def add_common_args(parser, default_config=None):
+    """Arguments the tools share, named as in mmdet's tools."""
+    if default_config is None:
+        parser.add_argument('config', help='config file')
+    else:
+        parser.add_argument('config', nargs='?', default=default_config,
+                            help=f'config file (default: {default_config})')
     parser.add_argument('--work-dir',
                         help='where logs and checkpoints go (default: '
                         'work_dirs/<config name>)')

@@ -1,0 +1,70 @@
+# The README's main job: Mask R-CNN + HIRI-ViT-T trained from scratch on the
+# toy COCO data (tools/misc/make_toy_data.py) on CPU. The real Mask R-CNN
+# config with only scale, data and schedule changed, plus the CPU levers
+# (fewer proposals and RoI samples, RoIAlign sampling_ratio=2).
+_base_ = './maskrcnn_hirivit_s_1x_coco.py'
+
+data_root = 'data/toy/coco/'
+# The toy shapes carry COCO names: circle, triangle, square.
+metainfo = dict(classes=('sports ball', 'kite', 'book'))
+image_scale = (512, 512)  # twice the 256-pixel toy images
+max_iters = 260
+roi_layer = dict(type='RoIAlign', output_size=7, sampling_ratio=2)
+
+model = dict(
+    backbone=dict(arch='t', drop_path_rate=0., init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128, 256]),
+    roi_head=dict(
+        bbox_roi_extractor=dict(roi_layer=roi_layer),
+        mask_roi_extractor=dict(roi_layer=dict(roi_layer, output_size=14)),
+        bbox_head=dict(num_classes=3),
+        mask_head=dict(num_classes=3)),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=1000, max_per_img=300)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                    'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root=data_root, metainfo=metainfo,
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=1,
+    dataset=dict(data_root=data_root, metainfo=metainfo,
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
+test_evaluator = val_evaluator
+
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
+                 max_iters=max_iters, val_interval=max_iters)
+optim_wrapper = dict(optimizer=dict(lr=4e-4))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=30),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters,
+         eta_min=1e-6)
+]
+auto_scale_lr = dict(base_batch_size=4)
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,114 @@
+"""tools/train.py and tools/test.py: real runs, resume, and one-line errors."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+from helpers import last_val_metrics, repo_path, run_tool, toy_config
+
+DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
+
+
+@HOOKS.register_module(force=True)
+class CrashAtIter(Hook):
+    """Stands for a kill: raises once iteration ``at`` has finished."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.iter + 1 == self.at:
+            raise KeyboardInterrupt(f'killed after iteration {self.at}')
+
+
+def _demo(toy_root, work_dir, **extra):
+    extra.setdefault('default_hooks', dict(checkpoint=dict(interval=2)))
+    return toy_config(DEMO, toy_root / 'coco', work_dir, iters=4, extra=extra)
+
+
+def _checkpoints(work_dir):
+    return sorted(osp.basename(p)
+                  for p in glob.glob(osp.join(str(work_dir), 'iter_*.pth')))
+
+
+def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
+        toy_root, tmp_path):
+    straight = tmp_path / 'straight'
+    run_tool('train.py', _demo(toy_root, straight))
+
+    resumed = tmp_path / 'resumed'
+    crashing = _demo(toy_root, resumed,
+                     custom_hooks=[dict(type='CrashAtIter', at=3)])
+    with pytest.raises(KeyboardInterrupt):
+        run_tool('train.py', crashing)
+    assert _checkpoints(resumed) == ['iter_2.pth']
+    run_tool('train.py', _demo(toy_root, resumed), '--resume')
+
+    assert _checkpoints(resumed) == _checkpoints(straight) == [
+        'iter_2.pth', 'iter_4.pth'
+    ]
+    for work_dir in (straight, resumed):
+        ckpt = torch.load(work_dir / 'iter_4.pth', map_location='cpu')
+        assert ckpt['meta']['iter'] == 4
+    logs = sorted(glob.glob(str(resumed / '*' / '*.log')))
+    with open(logs[-1]) as f:
+        text = f.read()
+    assert 'resumed epoch: 0, iter: 2' in text
+    assert 'Iter(train) [4/4]' in text and 'Iter(train) [2/4]' not in text
+
+    # The checkpoint evaluates through tools/test.py with real COCO metrics.
+    run_tool('test.py', _demo(toy_root, tmp_path / 'test'),
+             resumed / 'iter_4.pth')
+    metrics = last_val_metrics(tmp_path / 'test')
+    assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics)
+
+
+def _error_line(capsys, tool, *args):
+    with pytest.raises(SystemExit) as info:
+        run_tool(tool, *args)
+    message = str(info.value.code)
+    assert message.startswith('error: ') and '\n' not in message
+    assert 'Traceback' not in capsys.readouterr().err
+    return message
+
+
+def test_missing_config(capsys):
+    message = _error_line(capsys, 'train.py', 'configs/nope.py')
+    assert 'config file not found: configs/nope.py' in message
+
+
+def test_config_without_default_scope(capsys, tmp_path):
+    path = tmp_path / 'no_scope.py'
+    path.write_text('model = dict(type="mmhirivit.HIRIViT")\n')
+    message = _error_line(capsys, 'train.py', path)
+    assert 'default_scope=None' in message and "'mmdet'" in message
+
+
+def test_missing_dataset_points_to_the_readme(capsys, tmp_path):
+    message = _error_line(
+        capsys, 'train.py', repo_path('configs/maskrcnn_hirivit_s_1x_coco.py'),
+        '--work-dir', tmp_path, '--cfg-options',
+        f'train_dataloader.dataset.data_root={tmp_path}/missing/')
+    assert f'{tmp_path}/missing/' in message
+    assert 'Preparing the datasets' in message
+
+
+def test_missing_pretrained_checkpoint_explains_the_ways_out(
+        capsys, toy_root, tmp_path):
+    config = toy_config('configs/maskrcnn_hirivit_s_1x_coco.py',
+                        toy_root / 'coco', tmp_path,
+                        extra={'model.backbone.init_cfg': dict(
+                            type='Pretrained', checkpoint='ckpts/none.pth')})
+    message = _error_line(capsys, 'train.py', config)
+    assert 'ckpts/none.pth' in message
+    assert 'hirivit_to_backbone.py' in message
+    assert 'model.backbone.init_cfg=None' in message
+
+
+def test_test_tool_missing_checkpoint(capsys):
+    message = _error_line(capsys, 'test.py', repo_path(DEMO), 'nope.pth')
+    assert 'checkpoint file not found: nope.pth' in message
