@@ -110,5 +110,5 @@ def last_val_metrics(work_dir):
                  if re.search(r'(Epoch|Iter)\((val|test)\)', line)]
     return {
         key: float(value)
-        for key, value in re.findall(r'(\S+/\S+): (-?[\d.]+)', lines[-1])
+        for key, value in re.findall(r'(\S+): (-?[\d.]+)', lines[-1])
     }
