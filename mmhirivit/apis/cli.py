@@ -104,10 +104,9 @@ def check_pretrained(cfg):
     checkpoint = init_cfg.get('checkpoint', '')
     if '://' not in checkpoint and not osp.isfile(checkpoint):
         raise UsageError(
-            f'pretrained backbone checkpoint {checkpoint} not found: convert '
-            f'an ImageNet checkpoint with '
-            f'tools/model_converters/hirivit_to_backbone.py ({README_PRETRAIN})'
-            f', or train from scratch with '
+            f'pretrained backbone checkpoint {checkpoint} not found: put '
+            f'ImageNet-pretrained HIRI-ViT weights there ({README_PRETRAIN}), '
+            f'or train from scratch with '
             f'--cfg-options model.backbone.init_cfg=None')
 
 

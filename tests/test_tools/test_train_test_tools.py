@@ -105,7 +105,7 @@ def test_missing_pretrained_checkpoint_explains_the_ways_out(
                             type='Pretrained', checkpoint='ckpts/none.pth')})
     message = _error_line(capsys, 'train.py', config)
     assert 'ckpts/none.pth' in message
-    assert 'hirivit_to_backbone.py' in message
+    assert 'From ImageNet pretraining to COCO/ADE20K' in message
     assert 'model.backbone.init_cfg=None' in message
 
 
