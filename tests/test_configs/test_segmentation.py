@@ -22,6 +22,18 @@ def test_train_one_iteration_and_evaluate(config, toy_root, tmp_path):
     assert {'mIoU', 'aAcc', 'mAcc'} <= set(metrics)
 
 
+def test_mmseg_inferencer_runs_our_config(toy_root, tmp_path):
+    config = toy_config(SEG_CONFIGS[0], toy_root / 'ade', tmp_path)
+    run_tool('train.py', config)
+    from mmseg.apis import MMSegInferencer
+    inferencer = MMSegInferencer(model=config,
+                                 weights=str(tmp_path / 'iter_1.pth'),
+                                 device='cpu')
+    [image] = (toy_root / 'ade').glob('images/validation/*00001.jpg')
+    result = inferencer(str(image), return_datasamples=True)
+    assert result.pred_sem_seg.data.shape[-2:] == (128, 128)
+
+
 @pytest.mark.parametrize('config', SEG_CONFIGS)
 def test_heads_read_the_backbone_outputs(config):
     cfg = Config.fromfile(repo_path(config))
