@@ -41,11 +41,15 @@ def _data_samples(model, height, width):
     else:
         return None
     shape = (height, width)
-    return [
-        sample_type(
-            metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
-                          batch_input_shape=shape, scale_factor=(1., 1.)))
-    ]
+    sample = sample_type(
+        metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
+                      batch_input_shape=shape, scale_factor=(1., 1.)))
+    if codebase == 'mmdet':
+        # Some heads (Sparse R-CNN) unpack ground truth even in tensor mode.
+        from mmengine.structures import InstanceData
+        sample.gt_instances = InstanceData(
+            bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+    return [sample]
 
 
 def tensor_mode_inputs(model, height: int, width: int):

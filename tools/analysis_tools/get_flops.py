@@ -79,7 +79,9 @@ def main():
     shapes = shapes_from_args(args)
     header = '| model | params (M) | ' + ' | '.join(
         f'GFLOPs @ {h}x{w}' for h, w in shapes) + ' |'
-    rows, breakdowns = [], []
+    print(header)
+    print('|' + ' --- |' * (header.count('|') - 1), flush=True)
+    breakdowns = []
     for name in args.models:
         model, stages = build(name, args.classifier)
         results = []
@@ -88,14 +90,11 @@ def main():
                 results.append(
                     complexity(model, tensor_mode_inputs(model, h, w),
                                stages))
-        rows.append(f'| {name} | {results[0]["params"] / 1e6:.2f} | ' +
-                    ' | '.join(f'{r["flops"] / 1e9:.2f}'
-                               for r in results) + ' |')
+        print(f'| {name} | {results[0]["params"] / 1e6:.2f} | ' +
+              ' | '.join(f'{r["flops"] / 1e9:.2f}' for r in results) + ' |',
+              flush=True)
         if args.breakdown:
             breakdowns.append((name, shapes, results))
-    print(header)
-    print('|' + ' --- |' * (header.count('|') - 1))
-    print('\n'.join(rows))
     for name, shapes, results in breakdowns:
         for (h, w), result in zip(shapes, results):
             print(f'\n{name} at {h}x{w}, by part:')
