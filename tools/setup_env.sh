@@ -35,13 +35,14 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
+INSTALL=("${PIP[@]}" install -q -c "$ROOT/requirements/constraints.txt")
 PYVER="$("$PY" -c 'import sys; print(f"py{sys.version_info[0]}{sys.version_info[1]}")')"
 
 step "build tools (requirements/build.txt)"
-"${PIP[@]}" install -q -r "$ROOT/requirements/build.txt"
+"${INSTALL[@]}" -r "$ROOT/requirements/build.txt"
 
 step "torch $TORCH_VERSION + torchvision (requirements/torch.txt)"
-"${PIP[@]}" install -q -r "$ROOT/requirements/torch.txt"
+"${INSTALL[@]}" -r "$ROOT/requirements/torch.txt"
 
 step "mmcv $MMCV_VERSION with compiled ops"
 WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$PYVER"
@@ -69,15 +70,15 @@ else
     else
         echo "using cached wheel from $WHEEL_DIR"
     fi
-    "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
+    "${INSTALL[@]}" --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
 fi
 
 step "OpenMMLab codebases and runtime needs (requirements/mminstall.txt, runtime.txt, tests.txt)"
-"${PIP[@]}" install -q -r "$ROOT/requirements/mminstall.txt" -r "$ROOT/requirements/runtime.txt" \
+"${INSTALL[@]}" -r "$ROOT/requirements/mminstall.txt" -r "$ROOT/requirements/runtime.txt" \
     -r "$ROOT/requirements/tests.txt"
 
 step "mmhirivit (editable)"
-"${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
+"${INSTALL[@]}" --no-deps --no-build-isolation -e "$ROOT"
 
 step "prove the stack"
 "$PY" - <<'EOF'
@@ -90,6 +91,7 @@ feats = torch.arange(64.).view(1, 1, 8, 8)
 out = RoIAlign((2, 2), 1.0, 2)(feats, torch.tensor([[0., 0., 0., 4., 4.]]))
 assert out.shape == (1, 1, 2, 2), out.shape
 import mmdet.models, mmseg.models, mmpretrain.models  # noqa: F401,E401
+import pkg_resources  # noqa: F401  (mmengine imports it when loading configs)
 import mmhirivit
 print(f'torch {torch.__version__}, mmcv ops ok, mmdet/mmseg/mmpretrain import, '
       f'mmhirivit {mmhirivit.__version__}')
