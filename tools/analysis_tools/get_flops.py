@@ -17,6 +17,7 @@ import os.path as osp
 import sys
 
 import torch
+from mmengine.config import Config
 
 from mmhirivit.models import HIRIViT
 from mmhirivit.models.backbones.hirivit import NUM_STAGES
@@ -58,7 +59,12 @@ def build(name, classifier):
     if osp.splitext(name)[1] == '.py':
         if not osp.isfile(name):
             sys.exit(f'config not found: {name}')
-        model, prefix = build_from_config(name), 'backbone.'
+        # Weights do not change the count: build from scratch, initialised
+        # as the Runner would (some heads decode boxes from their weights).
+        cfg = Config.fromfile(name)
+        cfg.model.backbone.init_cfg = None
+        model, prefix = build_from_config(cfg), 'backbone.'
+        model.init_weights()
     elif name.lower() in HIRIViT.arch_zoo:
         if classifier:
             model, prefix = build_classifier(name), 'backbone.'
