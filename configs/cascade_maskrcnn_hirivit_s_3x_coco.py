@@ -13,12 +13,6 @@ model = dict(
     neck=dict(in_channels={{_base_.hirivit_channels}}),
     rpn_head=dict(
         anchor_generator=dict(strides={{_base_.hirivit_p2p6_strides}})),
-    roi_head=dict(
-        bbox_roi_extractor=dict(
-            featmap_strides={{_base_.hirivit_roi_strides}},
-            finest_scale={{_base_.hirivit_finest_scale}}),
-        mask_roi_extractor=dict(
-            featmap_strides={{_base_.hirivit_roi_strides}},
-            finest_scale={{_base_.hirivit_finest_scale}})))
+    roi_head={{_base_.hirivit_mask_roi_head}})
 train_cfg = dict(max_epochs={{_base_.hirivit_3x_epochs}})
 param_scheduler = {{_base_.hirivit_3x_param_scheduler}}

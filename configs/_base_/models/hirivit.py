@@ -26,3 +26,9 @@ hirivit_p2p6_strides = [8, 16, 32, 64, 128]
 hirivit_p3p7_strides = [16, 32, 64, 128, 256]
 hirivit_roi_strides = [8, 16, 32, 64]
 hirivit_finest_scale = 112
+hirivit_roi_extractor = dict(
+    featmap_strides=hirivit_roi_strides, finest_scale=hirivit_finest_scale)
+# The RoI heads of Mask R-CNN and Cascade Mask R-CNN.
+hirivit_mask_roi_head = dict(
+    bbox_roi_extractor=hirivit_roi_extractor,
+    mask_roi_extractor=hirivit_roi_extractor)
