@@ -59,10 +59,29 @@ def load_config(args):
         cfg.work_dir = osp.join(
             'work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.launcher != 'none' and not torch.cuda.is_available():
-        # NCCL needs GPUs; gloo runs the same collectives on CPU.
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-        cfg.env_cfg.dist_cfg.backend = 'gloo'
+        _init_cpu_distributed(args.launcher)
+        # mmengine's DDP wrapper pins device_ids to the local rank's GPU
+        # unless they are given; with device_ids=None DDP runs on CPU.
+        cfg.setdefault(
+            'model_wrapper_cfg',
+            dict(type='MMDistributedDataParallel', device_ids=None,
+                 broadcast_buffers=False,
+                 find_unused_parameters=cfg.get('find_unused_parameters',
+                                                False)))
     return cfg
+
+
+def _init_cpu_distributed(launcher):
+    """Start a gloo process group for a CPU-only distributed run.
+
+    mmengine's launcher always calls ``torch.cuda.set_device`` and defaults
+    to NCCL; its Runner skips that when a process group already exists.
+    """
+    if launcher != 'pytorch':
+        raise UsageError(f'--launcher {launcher} needs GPUs; on CPU use '
+                         f'tools/dist_train.sh (--launcher pytorch)')
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend='gloo')
 
 
 def _datasets(dataset_cfg):

@@ -1,6 +1,10 @@
 """tools/train.py and tools/test.py: real runs, resume, and one-line errors."""
 import glob
+import os
 import os.path as osp
+import socket
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -112,3 +116,23 @@ def test_missing_pretrained_checkpoint_explains_the_ways_out(
 def test_test_tool_missing_checkpoint(capsys):
     message = _error_line(capsys, 'test.py', repo_path(DEMO), 'nope.pth')
     assert 'checkpoint file not found: nope.pth' in message
+
+
+def test_dist_train_two_cpu_processes(toy_root, tmp_path):
+    """tools/dist_train.sh: torchrun, 2 processes, gloo on CPU."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path, iters=2,
+                        extra={'train_dataloader.batch_size': 1})
+    env = dict(os.environ, PORT=str(port),
+               PATH=osp.dirname(sys.executable) + os.pathsep +
+               os.environ['PATH'])
+    proc = subprocess.run(['bash', repo_path('tools/dist_train.sh'), config,
+                           '2'], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert 'Distributed training: True' in log
+    assert 'Iter(train) [2/2]' in log and 'coco/bbox_mAP' in log
+    assert (tmp_path / 'iter_2.pth').is_file()
