@@ -106,7 +106,8 @@ def test_missing_pretrained_checkpoint_explains_the_ways_out(
     config = toy_config('configs/maskrcnn_hirivit_s_1x_coco.py',
                         toy_root / 'coco', tmp_path,
                         extra={'model.backbone.init_cfg': dict(
-                            type='Pretrained', checkpoint='ckpts/none.pth')})
+                            _delete_=True, type='Pretrained',
+                            checkpoint='ckpts/none.pth')})
     message = _error_line(capsys, 'train.py', config)
     assert 'ckpts/none.pth' in message
     assert 'From ImageNet pretraining to COCO/ADE20K' in message
