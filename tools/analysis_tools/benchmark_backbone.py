@@ -42,7 +42,9 @@ def build(name):
     import mmdet.models  # noqa: F401
     import mmpretrain.models  # noqa: F401
     from mmengine.registry import MODELS as REGISTRY
-    return REGISTRY.build(MODELS[name]).eval()
+    model = REGISTRY.build(MODELS[name])
+    model.eval()  # not chained: mmdet's SwinTransformer.train() returns None
+    return model
 
 
 def latency_ms(model, x, warmup, repeats):
