@@ -3,9 +3,10 @@ ConvNeXt-T (mmpretrain) and PVTv2-b2 (mmdet), side by side, over input sizes.
 
 Latency is the median of ``--repeats`` timed forward passes (batch 1, no
 grad, eval mode) after ``--warmup`` untimed ones, all models in this process.
-Peak memory is the CUDA allocator's peak on a GPU; on the CPU it is the peak
-resident-set growth of one forward pass, each measured in a fresh process
-because the CPU allocator keeps no peak statistic. GFLOPs are
+Peak memory is the CUDA allocator's peak on a GPU; on the CPU (Linux) it is
+the peak resident-set growth of one forward pass (VmHWM after resetting it
+through /proc/self/clear_refs), each measured in a fresh process because the
+CPU allocator keeps no peak statistic. GFLOPs are
 multiply-accumulates as ``mmhirivit.utils.complexity`` counts them.
 
 Example::
@@ -15,7 +16,6 @@ Example::
 """
 import argparse
 import multiprocessing as mp
-import resource
 import statistics
 import time
 
@@ -61,14 +61,21 @@ def latency_ms(model, x, warmup, repeats):
     return statistics.median(times)
 
 
+def _rss_kib(field):
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f
+                    if line.startswith(field + ':'))
+
+
 def _cpu_peak_child(name, size, queue):
     model = build(name)
     x = torch.rand(1, 3, size, size)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # reset the peak RSS (VmHWM) to the current RSS
+    before = _rss_kib('VmRSS')
     with torch.no_grad():
         model(x)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((after - before) / 1024)  # ru_maxrss is in KiB on Linux
+    queue.put((_rss_kib('VmHWM') - before) / 1024)
 
 
 def peak_memory_mb(name, model, size, device):
