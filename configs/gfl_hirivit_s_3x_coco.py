@@ -5,12 +5,7 @@ _base_ = [
     './_base_/models/hirivit.py',
 ]
 
-model = dict(
-    data_preprocessor=dict(pad_size_divisor=64),
-    backbone={{_base_.hirivit_backbone}},
-    neck=dict(in_channels={{_base_.hirivit_channels}}),
-    bbox_head=dict(
-        anchor_generator=dict(strides={{_base_.hirivit_p3p7_strides}})))
+model = {{_base_.hirivit_one_stage_model}}
 train_dataloader = dict(
     batch_size=2, dataset=dict(pipeline={{_base_.hirivit_ms_train_pipeline}}))
 val_dataloader = dict(dataset=dict(pipeline={{_base_.hirivit_test_pipeline}}))

@@ -7,10 +7,4 @@ _base_ = [
     './_base_/models/hirivit.py',
 ]
 
-model = dict(
-    data_preprocessor=dict(pad_size_divisor=64),
-    backbone={{_base_.hirivit_backbone}},
-    neck=dict(in_channels={{_base_.hirivit_channels}}),
-    rpn_head=dict(
-        anchor_generator=dict(strides={{_base_.hirivit_p2p6_strides}})),
-    roi_head={{_base_.hirivit_mask_roi_head}})
+model = {{_base_.hirivit_two_stage_model}}

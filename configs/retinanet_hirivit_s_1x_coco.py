@@ -7,11 +7,6 @@ _base_ = [
     './_base_/models/hirivit.py',
 ]
 
-model = dict(
-    data_preprocessor=dict(pad_size_divisor=64),
-    backbone={{_base_.hirivit_backbone}},
-    neck=dict(in_channels={{_base_.hirivit_channels}}),
-    bbox_head=dict(
-        anchor_generator=dict(strides={{_base_.hirivit_p3p7_strides}})))
+model = {{_base_.hirivit_one_stage_model}}
 val_evaluator = dict(metric='bbox')
 test_evaluator = val_evaluator

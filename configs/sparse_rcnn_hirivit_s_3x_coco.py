@@ -9,11 +9,7 @@ _base_ = [
     './_base_/models/hirivit.py',
 ]
 
-model = dict(
-    data_preprocessor=dict(pad_size_divisor=64),
-    backbone={{_base_.hirivit_backbone}},
-    neck=dict(in_channels={{_base_.hirivit_channels}}),
-    roi_head=dict(bbox_roi_extractor={{_base_.hirivit_roi_extractor}}))
+model = {{_base_.hirivit_sparse_rcnn_model}}
 train_dataloader = dict(
     batch_size=2, dataset=dict(pipeline={{_base_.hirivit_ms_train_pipeline}}))
 val_dataloader = dict(dataset=dict(pipeline={{_base_.hirivit_test_pipeline}}))

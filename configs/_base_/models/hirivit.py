@@ -32,3 +32,19 @@ hirivit_roi_extractor = dict(
 hirivit_mask_roi_head = dict(
     bbox_roi_extractor=hirivit_roi_extractor,
     mask_roi_extractor=hirivit_roi_extractor)
+# The whole model override of each detector family: pad to the largest
+# stride, HIRI-ViT, neck widths and doubled strides.
+hirivit_dense_model = dict(
+    data_preprocessor=dict(pad_size_divisor=64),
+    backbone=hirivit_backbone,
+    neck=dict(in_channels=hirivit_channels))
+hirivit_one_stage_model = dict(
+    hirivit_dense_model,
+    bbox_head=dict(anchor_generator=dict(strides=hirivit_p3p7_strides)))
+hirivit_two_stage_model = dict(
+    hirivit_dense_model,
+    rpn_head=dict(anchor_generator=dict(strides=hirivit_p2p6_strides)),
+    roi_head=hirivit_mask_roi_head)
+hirivit_sparse_rcnn_model = dict(
+    hirivit_dense_model,
+    roi_head=dict(bbox_roi_extractor=hirivit_roi_extractor))
