@@ -12,3 +12,23 @@ def toy_root(tmp_path_factory):
     toy_data.write_ade(str(root / 'ade'), 4, 2, TOY_SIZE)
     toy_data.write_imagenet(str(root / 'imagenet'), 6, 3, TOY_SIZE)
     return root
+
+
+def _subclasses(cls):
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _subclasses(sub)
+
+
+@pytest.fixture(autouse=True)
+def fresh_visualizers():
+    """Forget mmengine's visualizers after each test.
+
+    They are named singletons: without this, every later Runner in the
+    process reuses the first one, which writes into the first test's work
+    dir (already deleted, as tmp dirs of passed tests are).
+    """
+    yield
+    from mmengine.visualization import Visualizer
+    for cls in _subclasses(Visualizer):
+        cls._instance_dict.clear()
