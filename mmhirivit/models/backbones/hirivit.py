@@ -431,7 +431,9 @@ class HIRIViT(BaseModule):
         self.strides = tuple(STRIDES[i] for i in self.out_indices)
 
         self.stem = HRStem(in_channels, dims[0], norm_cfg, act_cfg)
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        # On the CPU so that the model can also be built on the meta device.
+        dpr = torch.linspace(0, drop_path_rate, sum(depths),
+                             device='cpu').tolist()
         self.downsamples = ModuleList()
         self.stages = ModuleList()
         for i in range(NUM_STAGES):
