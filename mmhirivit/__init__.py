@@ -1,7 +1,7 @@
 """HIRI-ViT for the OpenMMLab ecosystem.
 
 Importing the package (configs do it through ``custom_imports``) registers its
-models in the ``mmhirivit`` scope.
+models and hooks in the ``mmhirivit`` scope.
 
 torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, which
 rejects the mmengine objects (message hubs, configs, numpy scalars) that
@@ -14,6 +14,7 @@ import os
 
 os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
 
+from .engine import *  # noqa: E402,F401,F403
 from .models import *  # noqa: E402,F401,F403
 from .version import __version__  # noqa: E402
 

@@ -3,8 +3,11 @@
 Any OpenMMLab codebase resolves ``type='mmhirivit.X'`` through these, the way
 mmdet configs resolve ``type='mmpretrain.ConvNeXt'``.
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmhirivit',
                   locations=['mmhirivit.models'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmhirivit',
+                 locations=['mmhirivit.engine'])

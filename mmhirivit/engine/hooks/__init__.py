@@ -1,0 +1,3 @@
+from .ema_distill_hook import EMADistillHook
+
+__all__ = ['EMADistillHook']

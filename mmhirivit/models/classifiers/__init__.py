@@ -1,0 +1,3 @@
+from .ema_distill import EMADistillClassifier
+
+__all__ = ['EMADistillClassifier']

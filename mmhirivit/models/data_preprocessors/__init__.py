@@ -1,0 +1,3 @@
+from .mix_recording import MixRecordingDataPreprocessor
+
+__all__ = ['MixRecordingDataPreprocessor']

@@ -1,0 +1,3 @@
+from .batch_mix import BatchMix
+
+__all__ = ['BatchMix']
