@@ -7,6 +7,7 @@ import re
 import runpy
 import sys
 
+import pytest
 from mmengine.config import Config
 
 
@@ -44,9 +45,12 @@ def _zero_score_thresholds(node):
 
 
 def toy_config(config, data_root, work_dir, size=TOY_SIZE, iters=1,
-               extra=None):
+               epochs=1, extra=None):
     """``config`` as shipped, with only data paths, scale, length and score
     thresholds changed.
+
+    Iteration-based configs run ``iters`` iterations; epoch-based ones run
+    ``epochs`` epochs of ``iters`` iterations of 2 images.
 
     ``extra`` is merged in last (``Config.merge_from_dict``). Returns the path
     of the dumped config, for ``tools/train.py``.
@@ -62,13 +66,16 @@ def toy_config(config, data_root, work_dir, size=TOY_SIZE, iters=1,
         if 'ann_file' in cfg[name]:
             cfg[name].ann_file = osp.join(
                 str(data_root), cfg.val_dataloader.dataset.ann_file)
-    if cfg.train_cfg.type == 'IterBasedTrainLoop':
+    train_cfg = cfg.train_cfg
+    if train_cfg.get('type') == 'IterBasedTrainLoop' or train_cfg.get(
+            'by_epoch') is False:
         cfg.train_cfg.max_iters = iters
         cfg.train_cfg.val_interval = iters
     else:
-        cfg.train_cfg.max_epochs = 1
+        cfg.train_cfg.max_epochs = epochs
+        cfg.train_cfg.val_interval = epochs
         cfg.train_dataloader.dataset.indices = 2 * iters
-    data_pre = cfg.model.data_preprocessor
+    data_pre = cfg.model.get('data_preprocessor') or {}
     if data_pre.get('size') is not None:
         data_pre.size = (size, size)
     test_cfg = cfg.model.get('test_cfg') or {}
@@ -96,6 +103,17 @@ def run_tool(tool, *args):
         runpy.run_path(sys.argv[0], run_name='__main__')
     finally:
         sys.argv = argv
+
+
+def error_line(capsys, tool, *args):
+    """Run ``tool``, which must end with one ``error: ...`` line and no
+    traceback; return that line."""
+    with pytest.raises(SystemExit) as info:
+        run_tool(tool, *args)
+    message = str(info.value.code)
+    assert message.startswith('error: ') and '\n' not in message
+    assert 'Traceback' not in capsys.readouterr().err
+    return message
 
 
 def last_val_metrics(work_dir):

@@ -114,19 +114,27 @@ def check_data(cfg, dataloaders):
                     f'(needed by {loader}); see {README_DATA}')
 
 
+def _missing_local(path):
+    return bool(path) and '://' not in path and not osp.isfile(path)
+
+
 def check_pretrained(cfg):
-    """Raise :class:`UsageError` if the backbone's pretrained checkpoint is
-    a local path that does not exist."""
+    """Raise :class:`UsageError` if the backbone's pretrained checkpoint or
+    ``load_from`` is a local path that does not exist."""
     init_cfg = cfg.model.get('backbone', {}).get('init_cfg')
-    if not init_cfg or init_cfg.get('type') != 'Pretrained':
-        return
-    checkpoint = init_cfg.get('checkpoint', '')
-    if '://' not in checkpoint and not osp.isfile(checkpoint):
+    if init_cfg and init_cfg.get('type') == 'Pretrained' and _missing_local(
+            init_cfg.get('checkpoint', '')):
         raise UsageError(
-            f'pretrained backbone checkpoint {checkpoint} not found: put '
-            f'ImageNet-pretrained HIRI-ViT weights there ({README_PRETRAIN}), '
-            f'or train from scratch with '
+            f'pretrained backbone checkpoint {init_cfg.checkpoint} not '
+            f'found: convert an ImageNet-pretraining checkpoint there with '
+            f'tools/model_converters/hirivit_to_backbone.py '
+            f'({README_PRETRAIN}), or train from scratch with '
             f'--cfg-options model.backbone.init_cfg=None')
+    if _missing_local(cfg.get('load_from')):
+        raise UsageError(
+            f'load_from checkpoint {cfg.load_from} not found: train it first '
+            f'({README_PRETRAIN}), or start from scratch with '
+            f'--cfg-options load_from=None')
 
 
 def run_cli(main):

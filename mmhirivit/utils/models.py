@@ -25,10 +25,14 @@ def build_classifier(arch: str, num_classes: int = 1000):
 
 
 def build_from_config(config):
-    """Build ``config``'s model (a path or a :class:`Config`) in its scope."""
+    """Build ``config``'s model (a path or a :class:`Config`) in its scope,
+    with the top-level ``data_preprocessor`` merged in as the Runner does."""
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmengine'))
-    return MODELS.build(cfg.model)
+    model = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return MODELS.build(model)
 
 
 def _data_samples(model, height, width):

@@ -11,7 +11,8 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from helpers import last_val_metrics, repo_path, run_tool, toy_config
+from helpers import (error_line, last_val_metrics, repo_path, run_tool,
+                     toy_config)
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
 
@@ -71,29 +72,20 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
     assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics)
 
 
-def _error_line(capsys, tool, *args):
-    with pytest.raises(SystemExit) as info:
-        run_tool(tool, *args)
-    message = str(info.value.code)
-    assert message.startswith('error: ') and '\n' not in message
-    assert 'Traceback' not in capsys.readouterr().err
-    return message
-
-
 def test_missing_config(capsys):
-    message = _error_line(capsys, 'train.py', 'configs/nope.py')
+    message = error_line(capsys, 'train.py', 'configs/nope.py')
     assert 'config file not found: configs/nope.py' in message
 
 
 def test_config_without_default_scope(capsys, tmp_path):
     path = tmp_path / 'no_scope.py'
     path.write_text('model = dict(type="mmhirivit.HIRIViT")\n')
-    message = _error_line(capsys, 'train.py', path)
+    message = error_line(capsys, 'train.py', path)
     assert 'default_scope=None' in message and "'mmdet'" in message
 
 
 def test_missing_dataset_points_to_the_readme(capsys, tmp_path):
-    message = _error_line(
+    message = error_line(
         capsys, 'train.py', repo_path('configs/maskrcnn_hirivit_s_1x_coco.py'),
         '--work-dir', tmp_path, '--cfg-options',
         f'train_dataloader.dataset.data_root={tmp_path}/missing/')
@@ -108,14 +100,14 @@ def test_missing_pretrained_checkpoint_explains_the_ways_out(
                         extra={'model.backbone.init_cfg': dict(
                             _delete_=True, type='Pretrained',
                             checkpoint='ckpts/none.pth')})
-    message = _error_line(capsys, 'train.py', config)
+    message = error_line(capsys, 'train.py', config)
     assert 'ckpts/none.pth' in message
     assert 'From ImageNet pretraining to COCO/ADE20K' in message
     assert 'model.backbone.init_cfg=None' in message
 
 
 def test_test_tool_missing_checkpoint(capsys):
-    message = _error_line(capsys, 'test.py', repo_path(DEMO), 'nope.pth')
+    message = error_line(capsys, 'test.py', repo_path(DEMO), 'nope.pth')
     assert 'checkpoint file not found: nope.pth' in message
 
 

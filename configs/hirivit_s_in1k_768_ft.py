@@ -1,0 +1,34 @@
+# HIRI-ViT-S fine-tuned at 768 from the 448 model (paper: 30 epochs, lr 1e-5,
+# weight decay 1e-8). Test: shorter side 878, centre crop 768 (ratio 0.875).
+_base_ = './hirivit_s_in1k_448.py'
+
+# The 448 classifier as trained (its state_dict holds the EMA weights).
+load_from = 'checkpoints/hirivit_s_in1k_448.pth'
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=768, backend='pillow',
+         interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    {{_base_.rand_augment}},
+    {{_base_.random_erasing}},
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=878, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=768),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+optim_wrapper = dict(optimizer=dict(lr=1e-5, weight_decay=1e-8))
+# No warm-up (ours): the model starts trained.
+param_scheduler = [
+    dict(type='CosineAnnealingLR', eta_min=1e-7, by_epoch=True, begin=0,
+         end=30, convert_to_iter_based=True)
+]
+train_cfg = dict(max_epochs=30)

@@ -1,0 +1,272 @@
+"""ImageNet-pretraining checkpoints to backbone weights for the detection and
+segmentation configs (their ``init_cfg=dict(type='Pretrained',
+prefix='backbone.')``)."""
+import hashlib
+import json
+import os
+import os.path as osp
+import re
+import tempfile
+from collections import OrderedDict
+
+import torch
+
+from mmhirivit.apis.cli import UsageError
+from mmhirivit.models import HIRIViT
+from mmhirivit.version import __version__
+
+WEIGHTS = ('ema', 'raw')
+# Classifier parts that are not the backbone; dropped and listed.
+CLASSIFIER_PREFIXES = ('head.', 'neck.', 'data_preprocessor.')
+# Where DeiT/timm training scripts keep the raw and the EMA weights.
+TIMM_RAW_KEYS = ('model', )
+TIMM_EMA_KEYS = ('model_ema', 'state_dict_ema')
+
+
+def _load(src):
+    if not osp.isfile(src):
+        raise UsageError('no such file')
+    try:
+        checkpoint = torch.load(src, map_location='cpu', weights_only=False)
+    except Exception as err:  # torch raises many types for a bad file
+        reason = str(err).strip().splitlines()[0] if str(err) else ''
+        raise UsageError(f'not a readable PyTorch checkpoint '
+                         f'({type(err).__name__}: {reason})') from None
+    if not isinstance(checkpoint, dict):
+        raise UsageError(f'holds a {type(checkpoint).__name__}, not a '
+                         f'checkpoint dict')
+    return checkpoint
+
+
+def _is_state_dict(value):
+    return isinstance(value, dict) and bool(value) and all(
+        isinstance(v, torch.Tensor) for v in value.values())
+
+
+def select_weights(checkpoint, weights=None):
+    """The state dict to convert and what it is.
+
+    Args:
+        checkpoint (dict): A loaded checkpoint: MMEngine's (``state_dict``,
+            with ``ema_state_dict`` when trained with ``EMAHook``), DeiT/timm's
+            (``model`` / ``model_ema`` / ``state_dict_ema``) or a bare state
+            dict.
+        weights (str, optional): ``'ema'`` or ``'raw'``; None takes the EMA
+            weights when the checkpoint has them, else the raw ones.
+
+    Returns:
+        tuple: ``(state_dict, weights, entry)``: the weights chosen
+        (``'ema'``, ``'raw'`` or ``'as stored'`` for a bare state dict) and
+        the checkpoint entry they came from.
+    """
+    if weights is not None and weights not in WEIGHTS:
+        raise UsageError(f'weights must be one of {WEIGHTS}, got {weights!r}')
+    if isinstance(checkpoint.get('state_dict'), dict):
+        # MMEngine's EMAHook swaps on saving: state_dict holds the EMA
+        # weights, ema_state_dict the raw ones under 'module.'.
+        has_ema = 'ema_state_dict' in checkpoint
+        if weights == 'ema' and not has_ema:
+            raise UsageError('has no EMA weights (trained '
+                             'without EMAHook); use --weights raw')
+        if weights == 'raw' and has_ema:
+            raw = {
+                k[len('module.'):]: v
+                for k, v in checkpoint['ema_state_dict'].items()
+                if k.startswith('module.')
+            }
+            return raw, 'raw', 'ema_state_dict'
+        return checkpoint['state_dict'], 'ema' if has_ema else 'raw', \
+            'state_dict'
+    ema_key = next((k for k in TIMM_EMA_KEYS if k in checkpoint), None)
+    raw_key = next((k for k in TIMM_RAW_KEYS if k in checkpoint), None)
+    if ema_key or raw_key:
+        want_ema = weights == 'ema' or (weights is None and ema_key)
+        key = ema_key if want_ema else raw_key
+        if key is None:
+            raise UsageError(
+                f'has no {"EMA" if want_ema else "raw"} '
+                f'weights; its entries are {sorted(checkpoint)}')
+        return checkpoint[key], 'ema' if want_ema else 'raw', key
+    if _is_state_dict(checkpoint):
+        if weights is not None:
+            raise UsageError(
+                f'is a bare state dict that does not say '
+                f'whether it holds EMA weights; drop --weights {weights}')
+        return checkpoint, 'as stored', '(top level)'
+    raise UsageError(f'no weights found: entries '
+                     f'{sorted(checkpoint)}, none of state_dict, '
+                     f'{", ".join(TIMM_RAW_KEYS + TIMM_EMA_KEYS)}')
+
+
+def split_backbone(state_dict):
+    """``(backbone, dropped)``: the backbone's tensors under its own names,
+    and the keys left out.
+
+    ``module.`` (DDP) prefixes are removed. With ``backbone.`` keys (a
+    classifier), those are the backbone and the rest is dropped; without,
+    the whole dict is taken as a backbone.
+    """
+    state_dict = OrderedDict(
+        (k[len('module.'):] if k.startswith('module.') else k, v)
+        for k, v in state_dict.items())
+    if not any(k.startswith('backbone.') for k in state_dict):
+        return state_dict, []
+    backbone = OrderedDict((k[len('backbone.'):], v)
+                           for k, v in state_dict.items()
+                           if k.startswith('backbone.'))
+    dropped = [k for k in state_dict if not k.startswith('backbone.')]
+    return backbone, dropped
+
+
+def _out_indices(backbone):
+    """The stages whose output norms the weights carry."""
+    found = sorted({
+        int(m.group(1))
+        for m in (re.match(r'norm(\d+)\.', k) for k in backbone) if m
+    })
+    return tuple(found) or (4, )
+
+
+def _build(arch, out_indices, device=None):
+    with torch.device(device or 'cpu'):
+        return HIRIViT(arch=arch, out_indices=out_indices)
+
+
+def detect_arch(backbone):
+    """The ``arch_zoo`` name whose tensors have exactly the shapes of
+    ``backbone``, or a :class:`UsageError` naming the closest."""
+    shapes = {k: tuple(v.shape) for k, v in backbone.items()}
+    out_indices = _out_indices(backbone)
+    names = sorted(set(HIRIViT.arch_zoo) & {'t', 's', 'b', 'l'})
+    misses = {}
+    for name in names:
+        expected = {
+            k: tuple(v.shape)
+            for k, v in _build(name, out_indices, 'meta').state_dict().items()
+        }
+        differ = sorted(k for k in expected.keys() | shapes.keys()
+                        if expected.get(k) != shapes.get(k))
+        if not differ:
+            return name
+        misses[name] = differ
+    if not any(k.startswith('stem.') for k in shapes):
+        raise UsageError('does not hold HIRI-ViT weights (no stem.* tensors, '
+                         'neither bare nor under backbone.)')
+    closest = min(names, key=lambda n: len(misses[n]))
+    raise UsageError(
+        f'the tensors match no HIRI-ViT arch of {names}: closest is '
+        f'{closest!r} with {len(misses[closest])} tensors differing (e.g. '
+        f'{misses[closest][0]}); pass --arch for a custom arch')
+
+
+def load_strictly(backbone, arch):
+    """Build the backbone of ``arch`` and load ``backbone`` strictly."""
+    model = _build(arch, _out_indices(backbone))
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in backbone]
+    unexpected = [k for k in backbone if k not in expected]
+    wrong_shape = [
+        k for k, v in backbone.items()
+        if k in expected and v.shape != expected[k].shape
+    ]
+    if missing or unexpected or wrong_shape:
+        raise UsageError(
+            f'the weights do not fit HIRI-ViT arch {arch!r}: missing '
+            f'{missing[:5]}, unexpected {unexpected[:5]}, wrong shape '
+            f'{wrong_shape[:5]}')
+    model.load_state_dict(backbone, strict=True)
+    return model
+
+
+def _parse_arch(arch):
+    """``--arch``: an arch_zoo name, or a JSON dict for a custom arch."""
+    if arch is None or not arch.lstrip().startswith('{'):
+        return arch
+    try:
+        return json.loads(arch)
+    except json.JSONDecodeError as err:
+        raise UsageError(f'--arch {arch!r} is not valid JSON: {err}')
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_atomically(obj, dst):
+    """``torch.save`` to a temporary file beside ``dst``, then rename it, so
+    that ``dst`` is either complete or untouched."""
+    folder = osp.dirname(osp.abspath(dst))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder,
+                                   prefix=f'.{osp.basename(dst)}.',
+                                   suffix='.tmp')
+    except OSError as err:
+        raise UsageError(f'cannot write to {folder}: {err.strerror}')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dst)
+    except OSError as err:
+        os.unlink(tmp)
+        raise UsageError(f'cannot write {dst}: {err.strerror}; nothing was '
+                         f'written')
+
+
+def convert_to_backbone(src, dst, arch=None, weights=None, force=False):
+    """Write the HIRI-ViT backbone weights of checkpoint ``src`` to ``dst``.
+
+    Args:
+        src (str): An ImageNet-pretraining checkpoint (see
+            :func:`select_weights`).
+        dst (str): Where to write ``{'state_dict': {'backbone.*': ...},
+            'meta': {...}}``.
+        arch (str, optional): An ``arch_zoo`` name or a JSON dict; detected
+            from the tensor shapes when None.
+        weights (str, optional): ``'ema'`` or ``'raw'`` (see
+            :func:`select_weights`).
+        force (bool): Overwrite an existing ``dst`` (never ``src``).
+
+    Returns:
+        tuple: ``(meta, dropped)``: the written ``meta`` and the source keys
+        that are not backbone weights.
+    """
+    if osp.exists(dst):
+        if osp.exists(src) and osp.samefile(src, dst):
+            raise UsageError(f'{dst} is the source checkpoint; choose '
+                             f'another destination')
+        if not force:
+            raise UsageError(f'{dst} exists; pass --force to overwrite it')
+    arch = _parse_arch(arch)
+    try:
+        state_dict, used, entry = select_weights(_load(src), weights)
+        backbone, dropped = split_backbone(state_dict)
+        if arch is None:
+            arch = detect_arch(backbone)
+        model = load_strictly(backbone, arch)
+    except UsageError as err:
+        raise UsageError(f'{src}: {err}')
+    except (ValueError, TypeError) as err:  # a bad --arch
+        raise UsageError(f'--arch: {err}')
+    meta = dict(
+        source=osp.abspath(src),
+        source_sha256=_sha256(src),
+        source_entry=entry,
+        weights=used,
+        arch=arch,
+        out_indices=list(model.out_indices),
+        converter=f'mmhirivit {__version__} tools/model_converters/'
+        f'hirivit_to_backbone.py')
+    save_atomically(
+        dict(
+            meta=meta,
+            state_dict=OrderedDict(
+                ('backbone.' + k, v) for k, v in model.state_dict().items())),
+        dst)
+    return meta, dropped

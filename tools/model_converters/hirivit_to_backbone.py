@@ -1,0 +1,54 @@
+"""Convert an ImageNet-pretraining checkpoint to HIRI-ViT backbone weights.
+
+The output is what the COCO and ADE20K configs load through
+``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``::
+
+    python tools/model_converters/hirivit_to_backbone.py \\
+        work_dirs/hirivit_s_in1k_448/epoch_300.pth \\
+        checkpoints/hirivit_s_in1k_448_backbone.pth
+
+SRC may be an mmpretrain/MMEngine checkpoint (EMA weights when trained with
+EMAHook or EMADistillHook, else the raw ones; choose with --weights), a
+DeiT/timm-style dict (``model`` / ``model_ema`` / ``state_dict_ema``), or a
+bare state dict, with or without ``module.`` / ``backbone.`` prefixes. The
+arch is detected from the tensor shapes unless --arch is given.
+"""
+import argparse
+
+import mmhirivit  # noqa: F401  (fixes torch.load)
+from mmhirivit.apis import run_cli
+from mmhirivit.apis.convert import WEIGHTS, convert_to_backbone
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n\n', 1)[1])
+    parser.add_argument('src', help='ImageNet-pretraining checkpoint')
+    parser.add_argument('dst', help='backbone weights to write')
+    parser.add_argument(
+        '--arch', help="arch name (t, s, b, l) or a JSON dict of a custom "
+        "arch; detected from the weights when omitted")
+    parser.add_argument(
+        '--weights', choices=WEIGHTS,
+        help='EMA or raw weights (default: EMA when SRC has them)')
+    parser.add_argument('--force', action='store_true',
+                        help='overwrite DST if it exists (SRC never)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    meta, dropped = convert_to_backbone(args.src, args.dst, args.arch,
+                                        args.weights, args.force)
+    if dropped:
+        print(f'not backbone weights, left out ({len(dropped)}): '
+              f'{", ".join(dropped)}')
+    print(f'wrote {args.dst}: HIRI-ViT-{meta["arch"]} backbone, '
+          f'{meta["weights"]} weights from {meta["source"]} '
+          f'[{meta["source_entry"]}]')
+
+
+if __name__ == '__main__':
+    run_cli(main)
