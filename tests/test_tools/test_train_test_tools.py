@@ -102,6 +102,7 @@ def test_missing_pretrained_checkpoint_explains_the_ways_out(
                             checkpoint='ckpts/none.pth')})
     message = error_line(capsys, 'train.py', config)
     assert 'ckpts/none.pth' in message
+    assert 'tools/model_converters/hirivit_to_backbone.py' in message
     assert 'From ImageNet pretraining to COCO/ADE20K' in message
     assert 'model.backbone.init_cfg=None' in message
 
