@@ -10,11 +10,12 @@ MMEngine picks the codebase (mmdet, mmseg, mmpretrain) from the config's
 """
 import argparse
 
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 import mmhirivit  # noqa: F401  (registers the models, fixes torch.load)
 from mmhirivit.apis import (add_common_args, check_data, check_pretrained,
                             load_config, run_cli)
+from mmhirivit.engine import AtomicCheckpointRunner
 
 
 def parse_args():
@@ -42,7 +43,13 @@ def main():
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    Runner.from_cfg(cfg).train()
+    # A config's own runner_type wins; otherwise checkpoints are written
+    # atomically.
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = AtomicCheckpointRunner.from_cfg(cfg)
+    runner.train()
 
 
 if __name__ == '__main__':

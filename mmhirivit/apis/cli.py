@@ -4,6 +4,7 @@ line instead of a traceback."""
 import os
 import os.path as osp
 import sys
+import tempfile
 
 import torch
 from mmengine.config import Config, DictAction
@@ -58,6 +59,7 @@ def load_config(args):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join(
             'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    _check_writable(cfg.work_dir)
     if args.launcher != 'none' and not torch.cuda.is_available():
         _init_cpu_distributed(args.launcher)
         # mmengine's DDP wrapper pins device_ids to the local rank's GPU
@@ -69,6 +71,21 @@ def load_config(args):
                  find_unused_parameters=cfg.get('find_unused_parameters',
                                                 False)))
     return cfg
+
+
+def _check_writable(work_dir):
+    """Raise :class:`UsageError` unless ``work_dir`` can be created and
+    written to."""
+    if '://' in work_dir:
+        return
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=work_dir):
+            pass
+    except OSError as err:
+        raise UsageError(f'work dir {work_dir} is not writable: '
+                         f'{err.strerror or err}; choose another with '
+                         f'--work-dir') from None
 
 
 def _init_cpu_distributed(launcher):

@@ -72,6 +72,33 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
     assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics)
 
 
+def test_full_disk_keeps_only_complete_checkpoints(toy_root, tmp_path,
+                                                    capsys):
+    work_dir = tmp_path / 'run'
+    config = _demo(toy_root, work_dir)
+    # The disk is full when iteration 4's checkpoint is written: /dev/full
+    # answers every write with ENOSPC.
+    os.symlink('/dev/full', work_dir / 'iter_4.pth.part')
+    message = error_line(capsys, 'train.py', config)
+    assert f'cannot write checkpoint {work_dir}/iter_4.pth' in message
+    assert 'No space left on device' in message
+    assert f'last complete checkpoint is {work_dir}/iter_2.pth' in message
+    assert _checkpoints(work_dir) == ['iter_2.pth']
+    assert not glob.glob(str(work_dir / '*.part'))
+    assert (work_dir / 'last_checkpoint').read_text().endswith('iter_2.pth')
+
+    run_tool('train.py', config, '--resume')
+    assert _checkpoints(work_dir) == ['iter_2.pth', 'iter_4.pth']
+
+
+def test_unwritable_work_dir(capsys, tmp_path):
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('not a folder')
+    message = error_line(capsys, 'train.py', repo_path(DEMO), '--work-dir',
+                         blocker / 'run')
+    assert f'work dir {blocker}/run is not writable' in message
+
+
 def test_missing_config(capsys):
     message = error_line(capsys, 'train.py', 'configs/nope.py')
     assert 'config file not found: configs/nope.py' in message

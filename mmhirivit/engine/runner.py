@@ -1,0 +1,47 @@
+"""A Runner whose checkpoints are complete or absent."""
+import os
+import os.path as osp
+
+from mmengine.dist import master_only
+from mmengine.runner import Runner
+
+from mmhirivit.apis.cli import UsageError
+
+
+class AtomicCheckpointRunner(Runner):
+    """MMEngine's :class:`Runner`, saving each local checkpoint to
+    ``<name>.part`` and renaming it only once it is complete.
+
+    A save that fails (a full disk, a work dir that became unwritable)
+    removes the partial file, leaves ``last_checkpoint`` on the last complete
+    checkpoint, and ends the run with a :class:`UsageError` that says which
+    checkpoint to resume from. Remote ``out_dir`` (``s3://`` ...) are saved
+    as MMEngine does.
+    """
+
+    @master_only
+    def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+        if '://' in out_dir:
+            return super().save_checkpoint(out_dir, filename, *args,
+                                           **kwargs)
+        path = osp.join(out_dir, filename)
+        part = path + '.part'
+        try:
+            super().save_checkpoint(out_dir, filename + '.part', *args,
+                                    **kwargs)
+            os.replace(part, path)
+        except OSError as err:
+            if osp.lexists(part):
+                os.remove(part)
+            raise UsageError(
+                f'cannot write checkpoint {path}: {err.strerror or err}; '
+                f'nothing of it was kept. {self._resume_hint()}') from None
+
+    def _resume_hint(self):
+        pointer = osp.join(self.work_dir, 'last_checkpoint')
+        if not osp.isfile(pointer):
+            return 'No checkpoint was saved before it.'
+        with open(pointer) as f:
+            last = f.read().strip()
+        return (f'The last complete checkpoint is {last}: free space and '
+                f'continue with --resume.')
