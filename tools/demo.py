@@ -16,11 +16,10 @@ import glob
 import os
 import os.path as osp
 
-from mmengine.runner import Runner
-
 import mmhirivit  # noqa: F401  (registers the models, fixes torch.load)
 from mmhirivit.apis import (UsageError, add_common_args, check_data,
                             load_config, run_cli)
+from mmhirivit.engine import build_runner
 from mmhirivit.utils import toy_data
 
 CONFIG = 'configs/maskrcnn_hirivit_t_demo_toy.py'
@@ -63,7 +62,7 @@ def main():
     ensure_toy_data(data_root)
     check_data(cfg, ['train_dataloader', 'val_dataloader'])
 
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     hub = runner.message_hub
     metrics = {

@@ -10,12 +10,10 @@ MMEngine picks the codebase (mmdet, mmseg, mmpretrain) from the config's
 """
 import argparse
 
-from mmengine.registry import RUNNERS
-
 import mmhirivit  # noqa: F401  (registers the models, fixes torch.load)
 from mmhirivit.apis import (add_common_args, check_data, check_pretrained,
                             load_config, run_cli)
-from mmhirivit.engine import AtomicCheckpointRunner
+from mmhirivit.engine import build_runner
 
 
 def parse_args():
@@ -43,13 +41,7 @@ def main():
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    # A config's own runner_type wins; otherwise checkpoints are written
-    # atomically.
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = AtomicCheckpointRunner.from_cfg(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

@@ -3,6 +3,7 @@ import os
 import os.path as osp
 
 from mmengine.dist import master_only
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmhirivit.apis.cli import UsageError
@@ -45,3 +46,11 @@ class AtomicCheckpointRunner(Runner):
             last = f.read().strip()
         return (f'The last complete checkpoint is {last}: free space and '
                 f'continue with --resume.')
+
+
+def build_runner(cfg):
+    """The runner of ``cfg``: its own ``runner_type`` if it names one (with
+    MMEngine's plain saving), else :class:`AtomicCheckpointRunner`."""
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return AtomicCheckpointRunner.from_cfg(cfg)
