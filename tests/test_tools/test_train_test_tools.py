@@ -134,6 +134,14 @@ def test_missing_pretrained_checkpoint_explains_the_ways_out(
     assert 'model.backbone.init_cfg=None' in message
 
 
+def test_missing_load_from_checkpoint(capsys, toy_root, tmp_path):
+    config = toy_config('configs/hirivit_s_in1k_768_ft.py',
+                        toy_root / 'imagenet', tmp_path)
+    message = error_line(capsys, 'train.py', config)
+    assert 'load_from checkpoint checkpoints/hirivit_s_in1k_448.pth' in message
+    assert '--cfg-options load_from=None' in message
+
+
 def test_test_tool_missing_checkpoint(capsys):
     message = error_line(capsys, 'test.py', repo_path(DEMO), 'nope.pth')
     assert 'checkpoint file not found: nope.pth' in message
