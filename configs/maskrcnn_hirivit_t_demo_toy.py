@@ -8,7 +8,7 @@ data_root = 'data/toy/coco/'
 # The toy shapes carry COCO names: circle, triangle, square.
 metainfo = dict(classes=('sports ball', 'kite', 'book'))
 image_scale = (512, 512)  # twice the 256-pixel toy images
-max_iters = 260
+max_iters = 650  # about 19 minutes on 2 cores (~1.75 s per iteration)
 roi_layer = dict(type='RoIAlign', output_size=7, sampling_ratio=2)
 
 model = dict(
@@ -39,8 +39,10 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                     'scale_factor'))
 ]
+# Batch 2: twice the updates of batch 4 in the same time, measured better
+# from scratch (bbox mAP 0.255 vs 0.182 at equal images seen).
 train_dataloader = dict(
-    batch_size=4,
+    batch_size=2,
     num_workers=1,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(data_root=data_root, metainfo=metainfo,
@@ -56,15 +58,15 @@ test_evaluator = val_evaluator
 
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
                  max_iters=max_iters, val_interval=max_iters)
-optim_wrapper = dict(optimizer=dict(lr=4e-4))
+optim_wrapper = dict(optimizer=dict(lr=8e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
          end=30),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters,
          eta_min=1e-6)
 ]
-auto_scale_lr = dict(base_batch_size=4)
+auto_scale_lr = dict(base_batch_size=2)
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))
+    checkpoint=dict(by_epoch=False, interval=200, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)

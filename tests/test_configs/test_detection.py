@@ -49,9 +49,14 @@ def _extractors(roi_head):
                     else [extractor])
 
 
+DEMO_CONFIGS = sorted(
+    osp.relpath(p, repo_path())
+    for p in glob.glob(repo_path('configs', '*_demo_toy.py')))
+
+
 @pytest.mark.parametrize('config', [
     c for c in DET_CONFIGS if '_b_' not in c  # B shares S's heads
-])
+] + DEMO_CONFIGS)
 def test_strides_match_real_feature_maps(config):
     cfg = Config.fromfile(repo_path(config))
     cfg.model.backbone.init_cfg = None
@@ -80,4 +85,5 @@ def test_strides_match_real_feature_maps(config):
         assert extractors
         for extractor in extractors:
             assert_strides_match(extractor.featmap_strides)
-            assert extractor.finest_scale == 112
+            # mmdet's 56 at stride 4, doubled with the strides.
+            assert extractor.finest_scale == 14 * extractor.featmap_strides[0]

@@ -1,5 +1,6 @@
-"""The main job's code path (tools/demo.py) with a very short schedule."""
-from helpers import run_tool
+"""The main job's code path (tools/demo.py) with a very short schedule, and
+the ResNet-18 config it is compared with."""
+from helpers import last_val_metrics, run_tool, toy_config
 
 
 def test_demo_trains_evaluates_and_draws(toy_root, tmp_path, capsys):
@@ -15,3 +16,11 @@ def test_demo_trains_evaluates_and_draws(toy_root, tmp_path, capsys):
     assert 'bbox mAP:' in out and 'segm mAP:' in out
     assert len(list((tmp_path / 'predictions' / 'vis').glob('*.jpg'))) == 1
     assert (tmp_path / 'iter_2.pth').is_file()
+
+
+def test_resnet18_comparison_trains_and_evaluates(toy_root, tmp_path):
+    config = toy_config('configs/maskrcnn_r18_demo_toy.py', toy_root / 'coco',
+                        tmp_path)
+    run_tool('train.py', config)
+    metrics = last_val_metrics(tmp_path)
+    assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics)

@@ -1,0 +1,59 @@
+# The usual choice the demo is measured against: mmdet's Mask R-CNN with a
+# ResNet-18 + FPN trained from scratch, at the usual scale (the 256-pixel toy
+# images as they are) and strides. Data and CPU levers are the demo's
+# (maskrcnn_hirivit_t_demo_toy.py); the schedule is the reference run's:
+# batch 4, AdamW 4e-4, 250 iterations (about 19 minutes on 2 cores).
+_base_ = './maskrcnn_hirivit_t_demo_toy.py'
+
+image_scale = (256, 256)
+max_iters = 250
+
+model = dict(
+    data_preprocessor=dict(pad_size_divisor=32),
+    backbone=dict(
+        _delete_=True,
+        type='ResNet',
+        depth=18,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=-1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        style='pytorch',
+        init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512]),
+    rpn_head=dict(anchor_generator=dict(strides=[4, 8, 16, 32, 64])),
+    roi_head=dict(
+        bbox_roi_extractor=dict(featmap_strides=[4, 8, 16, 32],
+                                finest_scale=56),
+        mask_roi_extractor=dict(featmap_strides=[4, 8, 16, 32],
+                                finest_scale=56)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                    'scale_factor'))
+]
+train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+optim_wrapper = dict(optimizer=dict(lr=4e-4))
+auto_scale_lr = dict(base_batch_size=4)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=30),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters,
+         eta_min=1e-6)
+]
