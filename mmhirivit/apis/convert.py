@@ -2,6 +2,7 @@
 segmentation configs (their ``init_cfg=dict(type='Pretrained',
 prefix='backbone.')``)."""
 import hashlib
+import io
 import json
 import os
 import os.path as osp
@@ -24,10 +25,14 @@ TIMM_EMA_KEYS = ('model_ema', 'state_dict_ema')
 
 
 def _load(src):
+    """``(checkpoint, sha256)`` of ``src``, reading the file once."""
     if not osp.isfile(src):
         raise UsageError('no such file')
+    with open(src, 'rb') as f:
+        data = f.read()
     try:
-        checkpoint = torch.load(src, map_location='cpu', weights_only=False)
+        checkpoint = torch.load(io.BytesIO(data), map_location='cpu',
+                                weights_only=False)
     except Exception as err:  # torch raises many types for a bad file
         reason = str(err).strip().splitlines()[0] if str(err) else ''
         raise UsageError(f'not a readable PyTorch checkpoint '
@@ -35,7 +40,7 @@ def _load(src):
     if not isinstance(checkpoint, dict):
         raise UsageError(f'holds a {type(checkpoint).__name__}, not a '
                          f'checkpoint dict')
-    return checkpoint
+    return checkpoint, hashlib.sha256(data).hexdigest()
 
 
 def _is_state_dict(value):
@@ -188,14 +193,6 @@ def _parse_arch(arch):
         raise UsageError(f'--arch {arch!r} is not valid JSON: {err}')
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_atomically(obj, dst):
     """``torch.save`` to a temporary file beside ``dst``, then rename it, so
     that ``dst`` is either complete or untouched."""
@@ -245,7 +242,8 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False):
             raise UsageError(f'{dst} exists; pass --force to overwrite it')
     arch = _parse_arch(arch)
     try:
-        state_dict, used, entry = select_weights(_load(src), weights)
+        checkpoint, sha256 = _load(src)
+        state_dict, used, entry = select_weights(checkpoint, weights)
         backbone, dropped = split_backbone(state_dict)
         if arch is None:
             arch = detect_arch(backbone)
@@ -256,7 +254,7 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False):
         raise UsageError(f'--arch: {err}')
     meta = dict(
         source=osp.abspath(src),
-        source_sha256=_sha256(src),
+        source_sha256=sha256,
         source_entry=entry,
         weights=used,
         arch=arch,
