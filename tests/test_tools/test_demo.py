@@ -1,6 +1,9 @@
-"""The main job's code path (tools/demo.py) with a very short schedule, and
-the ResNet-18 config it is compared with."""
-from helpers import last_val_metrics, run_tool, toy_config
+"""The main job's code path (tools/demo.py) with a very short schedule, the
+ResNet-18 config it is compared with, and the step timer its README figures
+come from."""
+from helpers import error_line, last_val_metrics, run_tool, toy_config
+
+DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
 
 
 def test_demo_trains_evaluates_and_draws(toy_root, tmp_path, capsys):
@@ -24,3 +27,24 @@ def test_resnet18_comparison_trains_and_evaluates(toy_root, tmp_path):
     run_tool('train.py', config)
     metrics = last_val_metrics(tmp_path)
     assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics)
+
+
+def test_step_timer_prints_step_and_parts(toy_root, tmp_path, capsys):
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path)
+    run_tool('analysis_tools/train_step_time.py', config, '--steps', 1,
+             '--warmup', 1, '--profile')
+    out = capsys.readouterr().out
+    assert 'step (forward, backward, update): median' in out
+    parts = [line.split()[2] for line in out.splitlines()
+             if line.strip().startswith('forward of')]
+    # mmdet's RoI head has no forward of its own: its parts are reported.
+    assert {'backbone', 'neck', 'rpn_head', 'roi_head.bbox_head',
+            'roi_head.mask_head'} <= set(parts)
+    assert 'roi_head' not in parts
+    assert 'RoIAlignFunction' in out
+
+
+def test_step_timer_refuses_no_steps(capsys):
+    message = error_line(capsys, 'analysis_tools/train_step_time.py', DEMO,
+                         '--steps', 0)
+    assert '--steps must be >= 1' in message and 'got 0' in message
