@@ -1,14 +1,18 @@
-"""Helpers the tests share: toy-scale versions of the shipped configs and
-running the tools in-process."""
+"""Helpers the tests share: toy-scale versions of the shipped configs,
+running the tools in-process, and a hook that holds a training process still
+so a test can kill it."""
 import glob
 import os
 import os.path as osp
 import re
 import runpy
 import sys
+import time
 
 import pytest
 from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
 
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -130,3 +134,25 @@ def last_val_metrics(work_dir):
         key: float(value)
         for key, value in re.findall(r'(\S+): (-?[\d.]+)', lines[-1])
     }
+
+
+@HOOKS.register_module(force=True)
+class StallAfterIter(Hook):
+    """Once iteration ``at`` and its checkpoint are done, create the file
+    ``marker`` and wait there, for a test to kill the process.
+
+    A config loads it with ``custom_imports=dict(imports=['helpers'])`` and
+    ``tests/`` on ``PYTHONPATH``.
+    """
+
+    priority = 'LOWEST'  # after CheckpointHook
+
+    def __init__(self, at, marker):
+        self.at = at
+        self.marker = marker
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.iter + 1 == self.at:
+            open(self.marker, 'w').close()
+            time.sleep(3600)

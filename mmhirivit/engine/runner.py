@@ -2,7 +2,7 @@
 import os
 import os.path as osp
 
-from mmengine.dist import master_only
+from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -16,15 +16,29 @@ class AtomicCheckpointRunner(Runner):
     A save that fails (a full disk, a work dir that became unwritable)
     removes the partial file, leaves ``last_checkpoint`` on the last complete
     checkpoint, and ends the run with a :class:`UsageError` that says which
-    checkpoint to resume from. Remote ``out_dir`` (``s3://`` ...) are saved
-    as MMEngine does.
+    checkpoint to resume from. In a distributed run the main process saves
+    and tells the others the outcome, so every process ends with that
+    message instead of waiting for the main one in the next step. Remote
+    ``out_dir`` (``s3://`` ...) are saved as MMEngine does.
     """
 
-    @master_only
     def save_checkpoint(self, out_dir, filename, *args, **kwargs):
         if '://' in out_dir:
             return super().save_checkpoint(out_dir, filename, *args,
                                            **kwargs)
+        # Every process gets here (CheckpointHook calls all of them); only the
+        # main one writes.
+        outcome = [None]
+        if is_main_process():
+            outcome[0] = self._save_atomically(out_dir, filename, *args,
+                                               **kwargs)
+        broadcast_object_list(outcome)  # a no-op in a single process
+        if outcome[0] is not None:
+            raise UsageError(outcome[0])
+
+    def _save_atomically(self, out_dir, filename, *args, **kwargs):
+        """Save to ``<filename>.part``, then rename it; return ``None``, or
+        the error message after removing the partial file."""
         path = osp.join(out_dir, filename)
         part = path + '.part'
         try:
@@ -34,9 +48,10 @@ class AtomicCheckpointRunner(Runner):
         except OSError as err:
             if osp.lexists(part):
                 os.remove(part)
-            raise UsageError(
-                f'cannot write checkpoint {path}: {err.strerror or err}; '
-                f'nothing of it was kept. {self._resume_hint()}') from None
+            return (f'cannot write checkpoint {path}: '
+                    f'{err.strerror or err}; nothing of it was kept. '
+                    f'{self._resume_hint()}')
+        return None
 
     def _resume_hint(self):
         pointer = osp.join(self.work_dir, 'last_checkpoint')

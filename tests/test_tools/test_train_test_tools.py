@@ -2,32 +2,19 @@
 import glob
 import os
 import os.path as osp
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
-from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 
 from helpers import (error_line, last_val_metrics, repo_path, run_tool,
                      toy_config)
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
-
-
-@HOOKS.register_module(force=True)
-class CrashAtIter(Hook):
-    """Stands for a kill: raises once iteration ``at`` has finished."""
-
-    def __init__(self, at):
-        self.at = at
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None):
-        if runner.iter + 1 == self.at:
-            raise KeyboardInterrupt(f'killed after iteration {self.at}')
 
 
 def _demo(toy_root, work_dir, **extra):
@@ -45,11 +32,30 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
     straight = tmp_path / 'straight'
     run_tool('train.py', _demo(toy_root, straight))
 
+    # A real kill: tools/train.py in its own process gets SIGKILL once
+    # iteration 3 is done (the checkpoint of iteration 2 is on disk).
     resumed = tmp_path / 'resumed'
-    crashing = _demo(toy_root, resumed,
-                     custom_hooks=[dict(type='CrashAtIter', at=3)])
-    with pytest.raises(KeyboardInterrupt):
-        run_tool('train.py', crashing)
+    marker = tmp_path / 'iteration_3_done'
+    stalling = _demo(
+        toy_root, resumed,
+        custom_imports=dict(imports=['mmhirivit', 'helpers'],
+                            allow_failed_imports=False),
+        custom_hooks=[dict(type='StallAfterIter', at=3, marker=str(marker))])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [repo_path('tests'), os.environ.get('PYTHONPATH', '')]))
+    proc = subprocess.Popen([sys.executable, repo_path('tools', 'train.py'),
+                             stalling], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and proc.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists(), f'training ended early ({proc.returncode})'
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
     assert _checkpoints(resumed) == ['iter_2.pth']
     run_tool('train.py', _demo(toy_root, resumed), '--resume')
 
@@ -63,7 +69,7 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
     with open(logs[-1]) as f:
         text = f.read()
     assert 'resumed epoch: 0, iter: 2' in text
-    assert 'Iter(train) [4/4]' in text and 'Iter(train) [2/4]' not in text
+    assert 'Iter(train) [3/4]' in text and 'Iter(train) [2/4]' not in text
 
     # The checkpoint evaluates through tools/test.py with real COCO metrics.
     run_tool('test.py', _demo(toy_root, tmp_path / 'test'),
@@ -147,21 +153,41 @@ def test_test_tool_missing_checkpoint(capsys):
     assert 'checkpoint file not found: nope.pth' in message
 
 
-def test_dist_train_two_cpu_processes(toy_root, tmp_path):
-    """tools/dist_train.sh: torchrun, 2 processes, gloo on CPU."""
+def _dist_train(config, timeout=600):
+    """Run tools/dist_train.sh CONFIG 2: torchrun, 2 processes, gloo on CPU."""
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
-    config = toy_config(DEMO, toy_root / 'coco', tmp_path, iters=2,
-                        extra={'train_dataloader.batch_size': 1})
     env = dict(os.environ, PORT=str(port),
                PATH=osp.dirname(sys.executable) + os.pathsep +
                os.environ['PATH'])
-    proc = subprocess.run(['bash', repo_path('tools/dist_train.sh'), config,
+    return subprocess.run(['bash', repo_path('tools/dist_train.sh'), config,
                            '2'], env=env, capture_output=True, text=True,
-                          timeout=600)
+                          timeout=timeout)
+
+
+def test_dist_train_two_cpu_processes(toy_root, tmp_path):
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path, iters=2,
+                        extra={'train_dataloader.batch_size': 1})
+    proc = _dist_train(config)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = next(tmp_path.glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log
     assert 'Iter(train) [2/2]' in log and 'coco/bbox_mAP' in log
     assert (tmp_path / 'iter_2.pth').is_file()
+
+
+def test_dist_train_full_disk_ends_every_process(toy_root, tmp_path):
+    """The main process cannot write a checkpoint: both processes end with
+    the message at once, instead of one waiting for the other."""
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path, iters=2,
+                        extra={'train_dataloader.batch_size': 1,
+                               'default_hooks.checkpoint.interval': 1})
+    os.symlink('/dev/full', tmp_path / 'iter_2.pth.part')
+    proc = _dist_train(config, timeout=300)
+    assert proc.returncode != 0
+    message = (f'error: cannot write checkpoint {tmp_path}/iter_2.pth: No '
+               f'space left on device')
+    assert proc.stderr.count(message) == 2, proc.stderr[-3000:]
+    assert _checkpoints(tmp_path) == ['iter_1.pth']
+    assert not glob.glob(str(tmp_path / '*.part'))
