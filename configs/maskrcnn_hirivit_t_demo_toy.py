@@ -12,7 +12,7 @@ metainfo = dict(classes=('sports ball', 'kite', 'book'))
 # on the finest map set the step time, and at 384 the run fits 1.3x the
 # updates of 512 in the same time, which measured better.
 image_scale = (384, 384)
-max_iters = 920  # about 20 minutes on 2 cores (~1.3 s per iteration)
+max_iters = 920  # about the ResNet-18 run's wall time on 2 cores (README)
 roi_layer = dict(type='RoIAlign', output_size=7, sampling_ratio=1)
 
 model = dict(
@@ -62,7 +62,14 @@ test_evaluator = val_evaluator
 
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
                  max_iters=max_iters, val_interval=max_iters)
-optim_wrapper = dict(optimizer=dict(lr=8e-4))
+# AdamW moves every weight by about the learning rate, so the RoI box head's
+# 12544-input fc layer (5x the fan-in of any other layer) moves its outputs
+# far more than the rest: at 0.25x the box losses fell faster and bbox mAP
+# rose from 0.296 to 0.345 (seed 0); 0.1x went back to 0.307.
+optim_wrapper = dict(
+    optimizer=dict(lr=8e-4),
+    paramwise_cfg=dict(
+        custom_keys={'roi_head.bbox_head': dict(lr_mult=0.25)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
          end=30),
@@ -74,3 +81,6 @@ default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(by_epoch=False, interval=200, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
+# A fixed seed, so the demo prints the same figures run after run (the README
+# also gives the figures of other seeds).
+randomness = dict(seed=0)

@@ -15,6 +15,7 @@ import argparse
 import glob
 import os
 import os.path as osp
+import time
 
 import mmhirivit  # noqa: F401  (registers the models, fixes torch.load)
 from mmhirivit.apis import (UsageError, add_common_args, check_data,
@@ -63,7 +64,9 @@ def main():
     check_data(cfg, ['train_dataloader', 'val_dataloader'])
 
     runner = build_runner(cfg)
+    start = time.monotonic()
     runner.train()
+    minutes, seconds = divmod(round(time.monotonic() - start), 60)
     hub = runner.message_hub
     metrics = {
         name: hub.get_scalar(f'val/coco/{name}_mAP').current()
@@ -82,6 +85,7 @@ def main():
     print(f'HIRI-ViT-T Mask R-CNN on toy COCO ({TOY["num_val"]} val images)')
     print(f'  bbox mAP: {metrics["bbox"]:.3f}')
     print(f'  segm mAP: {metrics["segm"]:.3f}')
+    print(f'  training + evaluation: {minutes} min {seconds:02d} s')
     print(f'  predictions drawn: {vis_dir}')
     print(f'  logs:              {runner.log_dir}')
     print(f'  checkpoint:        {checkpoint}')

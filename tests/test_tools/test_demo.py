@@ -1,7 +1,13 @@
 """The main job's code path (tools/demo.py) with a very short schedule, the
-ResNet-18 config it is compared with, and the step timer its README figures
-come from."""
-from helpers import error_line, last_val_metrics, run_tool, toy_config
+ResNet-18 config it is compared with, the learning rates of both, and the
+step timer its README figures come from."""
+import pytest
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+from helpers import (error_line, last_val_metrics, repo_path, run_tool,
+                     toy_config)
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
 
@@ -17,6 +23,7 @@ def test_demo_trains_evaluates_and_draws(toy_root, tmp_path, capsys):
         'train_dataloader.batch_size=2')
     out = capsys.readouterr().out
     assert 'bbox mAP:' in out and 'segm mAP:' in out
+    assert 'training + evaluation:' in out
     assert len(list((tmp_path / 'predictions' / 'vis').glob('*.jpg'))) == 1
     assert (tmp_path / 'iter_2.pth').is_file()
 
@@ -27,6 +34,27 @@ def test_resnet18_comparison_trains_and_evaluates(toy_root, tmp_path):
     run_tool('train.py', config)
     metrics = last_val_metrics(tmp_path)
     assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics)
+
+
+@pytest.mark.parametrize('config, box_head_lr', [
+    (DEMO, 2e-4),  # the demo: a quarter of the rate for the RoI box head
+    ('configs/maskrcnn_r18_demo_toy.py', 4e-4),  # the reference: one rate
+])
+def test_demo_learning_rates(config, box_head_lr):
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(repo_path(config))
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    box_head = {id(p) for p in model.roi_head.bbox_head.parameters()}
+    rates = {'box head': set(), 'rest': set()}
+    for group in optimizer.param_groups:
+        for param in group['params']:
+            part = 'box head' if id(param) in box_head else 'rest'
+            rates[part].add(group['lr'])
+    assert [len(rates['box head']), len(rates['rest'])] == [1, 1]
+    assert rates['box head'].pop() == pytest.approx(box_head_lr)
+    assert rates['rest'].pop() == pytest.approx(cfg.optim_wrapper.optimizer.lr)
 
 
 def test_step_timer_prints_step_and_parts(toy_root, tmp_path, capsys):
