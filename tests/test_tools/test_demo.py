@@ -4,7 +4,8 @@ step timer its README figures come from."""
 import pytest
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
+
+from mmhirivit.utils.models import build_from_config
 
 from helpers import (error_line, last_val_metrics, repo_path, run_tool,
                      toy_config)
@@ -41,10 +42,8 @@ def test_resnet18_comparison_trains_and_evaluates(toy_root, tmp_path):
     ('configs/maskrcnn_r18_demo_toy.py', 4e-4),  # the reference: one rate
 ])
 def test_demo_learning_rates(config, box_head_lr):
-    from mmdet.registry import MODELS
     cfg = Config.fromfile(repo_path(config))
-    init_default_scope('mmdet')
-    model = MODELS.build(cfg.model)
+    model = build_from_config(cfg)
     optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
     box_head = {id(p) for p in model.roi_head.bbox_head.parameters()}
     rates = {'box head': set(), 'rest': set()}
