@@ -13,7 +13,7 @@ from mmhirivit.models.backbones.hirivit import (CFFNBlock, HRBlock, HRStem,
                                                 IRDSa, IRDSb, TransformerBlock)
 
 TINY = 't'
-CUSTOM = dict(embed_dims=[8, 16, 32, 64, 64], depths=[1, 1, 1, 1, 1],
+CUSTOM = dict(embed_dims=[8, 16, 32, 64, 64], depths=[2, 2, 1, 1, 1],
               mlp_ratios=[2, 2, 2, 2, 2])
 
 
@@ -53,11 +53,46 @@ def test_parts_are_the_papers():
         assert all(isinstance(block, kind) for block in stage)
     assert [type(d) for d in model.downsamples[1:]] == [IRDSa, IRDSa, IRDSb,
                                                          IRDSb]
+    # IRDS has "two parallel branches": a main path and a down-sampling
+    # shortcut, in IRDS-a as in IRDS-b.
+    for irds in model.downsamples[1:]:
+        assert isinstance(irds.shortcut[0], torch.nn.AvgPool2d)
     # BN in the stem and stages 1-3, LN only before attention in stages 4-5.
     for name, module in model.named_modules():
         if isinstance(module, torch.nn.LayerNorm):
             assert name.startswith(('stages.3', 'stages.4'))
             assert name.endswith('norm1')
+
+
+def test_irds_a_sums_its_two_branches():
+    irds = IRDSa(8, 16, 2, dict(type='BN'), dict(type='GELU')).eval()
+    x = torch.rand(1, 8, 9, 9)
+    with torch.no_grad():
+        out = irds(x)
+        main = irds.compress(irds.expand(x))
+        torch.testing.assert_close(out, main + irds.shortcut(x))
+    assert out.shape == (1, 16, 5, 5)
+
+
+@pytest.mark.parametrize('arch', ['t', 's', 'b', 'l'])
+def test_arch_zoo_follows_the_paper(arch):
+    settings = HIRIViT.arch_zoo[arch]
+    ratios, depths = settings['mlp_ratios'], settings['depths']
+    # Stages 1-3 (no attention) expand more than the Transformer stages 4-5.
+    assert min(ratios[:3]) > max(ratios[3:])
+    # Two stacked HR-blocks per CFFN they replaced, in stages 1-2.
+    assert depths[0] % 2 == 0 and depths[1] % 2 == 0
+    model = HIRIViT(arch=arch)
+    assert [len(stage) for stage in model.stages] == depths
+
+    def expansion(block):
+        if isinstance(block, HRBlock):
+            return block.low_res[1].conv.out_channels // block.norm.num_features
+        return block.ffn.fc1.out_channels // block.ffn.fc1.in_channels
+
+    assert [[expansion(block) for block in stage]
+            for stage in model.stages] == [[r] * d
+                                           for r, d in zip(ratios, depths)]
 
 
 @pytest.mark.parametrize('out_indices,expected', [
@@ -99,6 +134,22 @@ def test_custom_arch_and_long_names():
      ["arch['depths']", '5 positive']),
     (dict(arch={**CUSTOM, 'embed_dims': [8, 16, 32, 48, 64]}), ValueError,
      ['embed_dims[3]=48', 'head_dim=32']),
+    (dict(arch={**CUSTOM, 'embed_dims': [8, 16, 32.5, 64, 64]}), ValueError,
+     ["arch['embed_dims']", 'positive ints', '32.5']),
+    (dict(arch={**CUSTOM, 'depths': [2, 3, 1, 1, 1]}), ValueError,
+     ["arch['depths'][1]=3", 'even', 'pairs']),
+    (dict(arch={**CUSTOM, 'mlp_ratios': [2, 2, 0, 2, 2]}), ValueError,
+     ["arch['mlp_ratios']", '5 positive numbers', '0']),
+    (dict(arch={**CUSTOM, 'mlp_ratios': [2, 2, -1, 2, 2]}), ValueError,
+     ["arch['mlp_ratios']", '-1']),
+    (dict(head_dim=0), ValueError, ['head_dim', '0']),
+    (dict(ds_ratios=(2, 2, 4)), ValueError, ['ds_ratios', '4 positive']),
+    (dict(ds_ratios=(2, 2, 0, 4)), ValueError, ['ds_ratios', '(2, 2, 0, 4)']),
+    (dict(drop_path_rate=1.0), ValueError, ['drop_path_rate', '[0, 1)']),
+    (dict(drop_path_rate=-0.1), ValueError, ['drop_path_rate', '-0.1']),
+    (dict(norm_eval='yes'), TypeError, ['norm_eval', "'yes'"]),
+    (dict(with_cp=1), TypeError, ['with_cp', '1']),
+    (dict(out_norms=[True, 'no', True, True]), ValueError, ['out_norms']),
     (dict(out_indices=5), ValueError, ['5', '-5..4']),
     (dict(out_indices=(-6, )), ValueError, ['-6', '-5..4']),
     (dict(out_indices=(1, -4)), ValueError, ['twice']),

@@ -89,7 +89,7 @@ def test_other_layouts_and_prefixes(weights, tmp_path, layout, weights_flag,
 
 
 def test_custom_arch_by_json(tmp_path):
-    arch = dict(embed_dims=[16, 32, 64, 96, 128], depths=[1, 1, 1, 1, 1],
+    arch = dict(embed_dims=[16, 32, 64, 96, 128], depths=[2, 2, 1, 1, 1],
                 mlp_ratios=[2, 2, 2, 2, 2])
     src = _save(HIRIViT(arch, out_indices=4).state_dict(), tmp_path / 's.pth')
     run_tool(TOOL, src, tmp_path / 'd.pth', '--arch', json.dumps(arch))
