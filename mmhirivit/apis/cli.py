@@ -7,7 +7,9 @@ import sys
 import tempfile
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
+
+from mmhirivit.utils.models import read_config
 
 README_DATA = "README.md, section 'Preparing the datasets'"
 README_PRETRAIN = "README.md, section 'From ImageNet pretraining to COCO/ADE20K'"
@@ -40,9 +42,10 @@ def add_common_args(parser, default_config=None):
 
 def load_config(args):
     """Read ``args.config``, apply the command line and check its scope."""
-    if not osp.isfile(args.config):
-        raise UsageError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = read_config(args.config)
+    except FileNotFoundError:
+        raise UsageError(f'config file not found: {args.config}') from None
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     scope = cfg.get('default_scope')

@@ -1,8 +1,11 @@
 """Build HIRI-ViT models outside a Runner, for the analysis tools."""
+import logging
+import os.path as osp
 from functools import partial
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import MODELS, init_default_scope
 
 from mmhirivit.models import HIRIViT
@@ -24,15 +27,48 @@ def build_classifier(arch: str, num_classes: int = 1000):
                 in_channels=width)))
 
 
+def read_config(path: str) -> Config:
+    """A config from a file, or from a codebase's own configs with the
+    ``mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py`` form that ``_base_``
+    accepts. Raises FileNotFoundError naming a missing file."""
+    if '::' in path:
+        from mmengine.hub import get_config
+        return get_config(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config not found: {path}')
+    return Config.fromfile(path)
+
+
 def build_from_config(config):
     """Build ``config``'s model (a path or a :class:`Config`) in its scope,
     with the top-level ``data_preprocessor`` merged in as the Runner does."""
-    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    cfg = config if isinstance(config, Config) else read_config(config)
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     model = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
         model.setdefault('data_preprocessor', cfg.data_preprocessor)
     return MODELS.build(model)
+
+
+def build_for_counting(config):
+    """``config``'s model in eval mode, for counting params and FLOPs.
+
+    Weights do not change the count, so the backbone is built from scratch
+    (no ``init_cfg`` checkpoint to read) and initialised as the Runner would
+    (some heads decode boxes from their weights).
+    """
+    cfg = config if isinstance(config, Config) else read_config(config)
+    cfg.model.backbone.init_cfg = None
+    model = build_from_config(cfg)
+    # MMEngine logs every parameter's initialisation at INFO level.
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    return model.eval()
 
 
 def _data_samples(model, height, width):

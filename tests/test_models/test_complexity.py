@@ -1,8 +1,10 @@
+import pytest
 import torch
 
 from helpers import run_tool
 from mmhirivit.models.backbones.hirivit import MultiheadAttention
 from mmhirivit.utils import complexity
+from mmhirivit.utils.models import build_classifier
 
 
 def test_attention_macs_are_counted():
@@ -16,10 +18,55 @@ def test_attention_macs_are_counted():
 
 
 def test_get_flops_tool_prints_a_table(capsys):
-    run_tool('analysis_tools/get_flops.py', 't', '--sizes', '64', '128',
+    run_tool('analysis_tools/get_flops.py', 't', '--sizes', '224', '448',
              '--classifier', '--breakdown')
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith('| t |'))
     gflops = [float(v) for v in row.strip('| \n').split('|')[2:]]
     assert len(gflops) == 2 and 3.5 < gflops[1] / gflops[0] < 4.5
     assert '| backbone.stages.3 |' in out
+
+
+def test_arch_zoo_meets_the_papers_imagenet_costs():
+    """S ~5.0 GFLOPs at 448 (±5%) with 22-30 M params, B between S and L,
+    L above 11.7 and well below MaxViT-L's 43.9, T (ours) at most 1.5."""
+    costs = {}
+    for arch in ('t', 's', 'b', 'l'):
+        model = build_classifier(arch).eval()
+        with torch.no_grad():
+            result = complexity(model, (torch.zeros(1, 3, 448, 448), ))
+        costs[arch] = result['flops'] / 1e9, result['params'] / 1e6
+    assert costs['t'][0] <= 1.5
+    assert 4.75 <= costs['s'][0] <= 5.25 and 22 <= costs['s'][1] <= 30
+    assert costs['s'][0] < costs['b'][0] < costs['l'][0]
+    assert 11.7 < costs['l'][0] < 43.9 / 2
+
+
+def test_calibrate_zoo_prints_both_constraints(capsys):
+    run_tool('analysis_tools/calibrate_zoo.py', 't', '--det-shape', '256',
+             '320')
+    rows = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith('| ') and not line.startswith('| ---')]
+    header, swin, tiny = rows[0], rows[1], rows[2]
+    assert 'Mask R-CNN @ 256x320' in header and 'RetinaNet' in header
+    assert swin.startswith('| Swin-T') and 'at 128x160' in swin
+    cells = [c.strip() for c in tiny.strip('|').split('|')]
+    assert cells[:4] == ['t', '16, 32, 64, 128, 256', '2, 2, 2, 2, 2',
+                         '8, 8, 8, 4, 4']
+    gflops_448, gflops_896, growth = map(float, cells[5:8])
+    assert abs(gflops_896 / gflops_448 - growth) < 0.01
+    mask_rcnn, ratio = float(cells[8]), float(cells[9])
+    assert mask_rcnn > 0 and ratio > 0
+
+
+@pytest.mark.parametrize('arch,words', [
+    ('huge', ["candidate 'huge'", "'s'"]),
+    ('{"embed_dims": [8, 16, 32, 64, 64], "depths": [1, 2, 1, 1, 1], '
+     '"mlp_ratios": [2, 2, 2, 2, 2]}', ["arch['depths'][0]=1", 'even']),
+    ('{"embed_dims": [8,', ['not a valid JSON arch dict']),
+])
+def test_calibrate_zoo_refuses_bad_candidates(arch, words):
+    with pytest.raises(SystemExit) as info:
+        run_tool('analysis_tools/calibrate_zoo.py', arch)
+    for word in words:
+        assert word in str(info.value.code)

@@ -8,21 +8,21 @@ Examples::
     # the ImageNet classifier (backbone + pooling + linear head), by stage
     python tools/analysis_tools/get_flops.py s --classifier --shape 448 \
         --breakdown
-    # a whole detector or segmenter from its config
+    # a whole detector or segmenter from its config, ours or a codebase's
     python tools/analysis_tools/get_flops.py \
         configs/maskrcnn_hirivit_s_1x_coco.py --shape 1600 2666
+    python tools/analysis_tools/get_flops.py \
+        mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py --shape 800 1333
 """
 import argparse
-import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config
 
 from mmhirivit.models import HIRIViT
 from mmhirivit.models.backbones.hirivit import NUM_STAGES
 from mmhirivit.utils import complexity
-from mmhirivit.utils.models import (build_classifier, build_from_config,
+from mmhirivit.utils.models import (build_classifier, build_for_counting,
                                     tensor_mode_inputs)
 
 
@@ -31,7 +31,8 @@ def parse_args():
                                      formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument(
         'models', nargs='+',
-        help='HIRI-ViT arch names (t, s, b, l, ...) and/or config files')
+        help='HIRI-ViT arch names (t, s, b, l, ...) and/or config files '
+        '(paths, or mmdet::/mmseg::/mmpretrain:: names)')
     size = parser.add_mutually_exclusive_group()
     size.add_argument('--shape', type=int, nargs='+', metavar='H [W]',
                       help='one input size, H or H W (default 448)')
@@ -56,15 +57,11 @@ def shapes_from_args(args):
 
 def build(name, classifier):
     """The model and the names of its stage modules, for a name or config."""
-    if osp.splitext(name)[1] == '.py':
-        if not osp.isfile(name):
-            sys.exit(f'config not found: {name}')
-        # Weights do not change the count: build from scratch, initialised
-        # as the Runner would (some heads decode boxes from their weights).
-        cfg = Config.fromfile(name)
-        cfg.model.backbone.init_cfg = None
-        model, prefix = build_from_config(cfg), 'backbone.'
-        model.init_weights()
+    if name.endswith('.py'):
+        try:
+            model, prefix = build_for_counting(name), 'backbone.'
+        except FileNotFoundError as err:
+            sys.exit(str(err))
     elif name.lower() in HIRIViT.arch_zoo:
         if classifier:
             model, prefix = build_classifier(name), 'backbone.'
