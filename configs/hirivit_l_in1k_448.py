@@ -4,4 +4,4 @@ _base_ = [
     './_base_/datasets/imagenet_bs128_hirivit_448.py',
 ]
 model = dict(backbone=dict(arch='l', drop_path_rate=0.3),
-             head=dict(in_channels=640))
+             head=dict(in_channels=512))

@@ -3,8 +3,8 @@
 # images as they are) and strides. Data are the demo's
 # (maskrcnn_hirivit_t_demo_toy.py); the CPU levers and the schedule are the
 # reference run's: RoI sampler 128, 300 proposals, RoIAlign sampling_ratio=2,
-# batch 4, AdamW 4e-4, 250 iterations (19 minutes on the 2 cores,
-# 30 on the machine of the README's figures).
+# batch 4, AdamW 4e-4, 250 iterations (17-30 minutes on 2 cores; runs in
+# docs/demo.md).
 _base_ = './maskrcnn_hirivit_t_demo_toy.py'
 
 image_scale = (256, 256)

@@ -1,6 +1,6 @@
 # HIRI-ViT as the backbone of a dense-prediction model. At twice the usual
 # image size its stages 2-5 (strides 8-64) give the map sizes a four-stage
-# backbone's C2-C5 give at the usual size (../shared/design/hirivit.md).
+# backbone's C2-C5 give at the usual size (docs/architecture.md).
 custom_imports = dict(imports=['mmhirivit'], allow_failed_imports=False)
 hirivit_backbone = dict(
     _delete_=True,
@@ -18,7 +18,7 @@ hirivit_b_backbone = dict(
     arch='b',
     drop_path_rate=0.3,
     init_cfg=dict(checkpoint='checkpoints/hirivit_b_in1k_448_backbone.pth'))
-hirivit_b_channels = [96, 192, 384, 512]
+hirivit_b_channels = [64, 128, 320, 512]
 # Every image-pixel setting doubles with the image: prior strides of FPN
 # levels P2-P6 (two-stage detectors) and P3-P7 (one-stage detectors, FPN
 # start_level=1), RoI-extractor strides and finest_scale (56 -> 112).
