@@ -17,11 +17,12 @@ import os
 import os.path as osp
 import time
 
-import mmhirivit  # noqa: F401  (registers the models, fixes torch.load)
+import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.apis import (UsageError, add_common_args, check_data,
                             load_config, run_cli)
 from mmhirivit.engine import build_runner
 from mmhirivit.utils import toy_data
+from mmhirivit.utils.checkpoint import mmengine_loading
 
 CONFIG = 'configs/maskrcnn_hirivit_t_demo_toy.py'
 TOY = dict(num_train=400, num_val=50, size=256, seed=0)
@@ -56,8 +57,7 @@ def draw_predictions(cfg_path, checkpoint, images, out_dir):
     return osp.join(out_dir, 'vis')
 
 
-def main():
-    args = parse_args()
+def run_demo(args):
     cfg = load_config(args)
     data_root = cfg.train_dataloader.dataset.data_root
     ensure_toy_data(data_root)
@@ -90,6 +90,12 @@ def main():
     print(f'  logs:              {runner.log_dir}')
     print(f'  checkpoint:        {checkpoint}')
     print(f'  config:            {config_path}')
+
+
+def main():
+    args = parse_args()
+    with mmengine_loading(trust=args.trust_checkpoint):
+        run_demo(args)
 
 
 if __name__ == '__main__':

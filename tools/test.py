@@ -10,9 +10,10 @@ import os.path as osp
 
 from mmengine.runner import Runner
 
-import mmhirivit  # noqa: F401  (registers the models, fixes torch.load)
+import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.apis import (UsageError, add_common_args, check_data,
                             load_config, run_cli)
+from mmhirivit.utils.checkpoint import mmengine_loading
 
 
 def parse_args():
@@ -32,7 +33,8 @@ def main():
     # backbone, so a missing ImageNet file does not matter here.
     cfg.model.get('backbone', {}).pop('init_cfg', None)
     cfg.load_from = args.checkpoint
-    Runner.from_cfg(cfg).test()
+    with mmengine_loading(trust=args.trust_checkpoint):
+        Runner.from_cfg(cfg).test()
 
 
 if __name__ == '__main__':

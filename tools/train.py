@@ -10,10 +10,11 @@ MMEngine picks the codebase (mmdet, mmseg, mmpretrain) from the config's
 """
 import argparse
 
-import mmhirivit  # noqa: F401  (registers the models, fixes torch.load)
+import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.apis import (add_common_args, check_data, check_pretrained,
                             load_config, run_cli)
 from mmhirivit.engine import build_runner
+from mmhirivit.utils.checkpoint import mmengine_loading
 
 
 def parse_args():
@@ -41,7 +42,8 @@ def main():
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    build_runner(cfg).train()
+    with mmengine_loading(trust=args.trust_checkpoint):
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':

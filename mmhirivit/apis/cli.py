@@ -9,6 +9,7 @@ import tempfile
 import torch
 from mmengine.config import DictAction
 
+from mmhirivit.utils.checkpoint import UnsafeCheckpointError
 from mmhirivit.utils.models import read_config
 
 README_DATA = "README.md, section 'Preparing the datasets'"
@@ -38,6 +39,15 @@ def add_common_args(parser, default_config=None):
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher (tools/dist_train.sh uses pytorch)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_trust_arg(parser)
+
+
+def add_trust_arg(parser):
+    """``--trust-checkpoint``: load checkpoints with the full unpickler."""
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help='load checkpoints that need more than safe loading allows; this '
+        'runs whatever the file asks for, so only for files you trust')
 
 
 def load_config(args):
@@ -158,8 +168,9 @@ def check_pretrained(cfg):
 
 
 def run_cli(main):
-    """Run ``main()``, printing a :class:`UsageError` as one line (exit 2)."""
+    """Run ``main()``, printing a :class:`UsageError` or a refused checkpoint
+    as one line (exit 1)."""
     try:
         main()
-    except UsageError as err:
+    except (UsageError, UnsafeCheckpointError) as err:
         sys.exit(f'error: {err}')

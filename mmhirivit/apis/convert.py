@@ -14,6 +14,8 @@ import torch
 
 from mmhirivit.apis.cli import UsageError
 from mmhirivit.models import HIRIViT
+from mmhirivit.utils.checkpoint import (UnsafeCheckpointError,
+                                        load_checkpoint_file)
 from mmhirivit.version import __version__
 
 WEIGHTS = ('ema', 'raw')
@@ -24,15 +26,18 @@ TIMM_RAW_KEYS = ('model', )
 TIMM_EMA_KEYS = ('model_ema', 'state_dict_ema')
 
 
-def _load(src):
-    """``(checkpoint, sha256)`` of ``src``, reading the file once."""
+def _load(src, trust=False):
+    """``(checkpoint, sha256)`` of ``src``, reading the file once; safely
+    unless ``trust`` (see :func:`load_checkpoint_file`)."""
     if not osp.isfile(src):
         raise UsageError('no such file')
     with open(src, 'rb') as f:
         data = f.read()
     try:
-        checkpoint = torch.load(io.BytesIO(data), map_location='cpu',
-                                weights_only=False)
+        checkpoint = load_checkpoint_file(io.BytesIO(data), trust=trust,
+                                          name=src)
+    except UnsafeCheckpointError:
+        raise
     except Exception as err:  # torch raises many types for a bad file
         reason = str(err).strip().splitlines()[0] if str(err) else ''
         raise UsageError(f'not a readable PyTorch checkpoint '
@@ -216,7 +221,8 @@ def save_atomically(obj, dst):
                          f'written')
 
 
-def convert_to_backbone(src, dst, arch=None, weights=None, force=False):
+def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
+                        trust=False):
     """Write the HIRI-ViT backbone weights of checkpoint ``src`` to ``dst``.
 
     Args:
@@ -229,6 +235,9 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False):
         weights (str, optional): ``'ema'`` or ``'raw'`` (see
             :func:`select_weights`).
         force (bool): Overwrite an existing ``dst`` (never ``src``).
+        trust (bool): Load ``src`` with the full unpickler, which runs
+            whatever it asks for; by default it is loaded safely and refused
+            (:class:`UnsafeCheckpointError`) if it needs more.
 
     Returns:
         tuple: ``(meta, dropped)``: the written ``meta`` and the source keys
@@ -242,7 +251,7 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False):
             raise UsageError(f'{dst} exists; pass --force to overwrite it')
     arch = _parse_arch(arch)
     try:
-        checkpoint, sha256 = _load(src)
+        checkpoint, sha256 = _load(src, trust)
         state_dict, used, entry = select_weights(checkpoint, weights)
         backbone, dropped = split_backbone(state_dict)
         if arch is None:

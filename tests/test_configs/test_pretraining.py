@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from mmhirivit.models import HIRIViT
+from mmhirivit.utils.checkpoint import load_checkpoint_file, mmengine_loading
 from mmhirivit.utils.models import build_from_config
 from helpers import repo_path, run_tool, toy_config
 
@@ -87,7 +88,7 @@ def pretrained(toy_root, tmp_path_factory):
 
 def test_toy_pretraining_saves_ema_weights(pretrained):
     _, checkpoint = pretrained
-    ckpt = torch.load(checkpoint, map_location='cpu')
+    ckpt = load_checkpoint_file(str(checkpoint))
     ema, raw = ckpt['state_dict'], ckpt['ema_state_dict']
     assert int(raw['steps']) == 6
     keys = [k for k in ema if k.startswith('backbone.')
@@ -121,7 +122,8 @@ def test_converted_checkpoint_gives_the_classifier_backbone(
              converted)
 
     classifier = build_from_config(pretrain_config)
-    load_checkpoint(classifier, str(checkpoint), map_location='cpu')
+    with mmengine_loading():
+        load_checkpoint(classifier, str(checkpoint), map_location='cpu')
     cfg = Config.fromfile(repo_path(config))
     cfg.model.backbone.init_cfg.checkpoint = str(converted)
     dense = build_from_config(cfg)

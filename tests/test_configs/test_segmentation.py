@@ -6,6 +6,7 @@ import torch
 from mmengine.config import Config
 
 from helpers import last_val_metrics, repo_path, run_tool, toy_config
+from mmhirivit.utils.checkpoint import mmengine_loading
 from mmhirivit.utils.models import build_from_config
 
 SEG_CONFIGS = [
@@ -26,9 +27,10 @@ def test_mmseg_inferencer_runs_our_config(toy_root, tmp_path):
     config = toy_config(SEG_CONFIGS[0], toy_root / 'ade', tmp_path)
     run_tool('train.py', config)
     from mmseg.apis import MMSegInferencer
-    inferencer = MMSegInferencer(model=config,
-                                 weights=str(tmp_path / 'iter_1.pth'),
-                                 device='cpu')
+    with mmengine_loading():
+        inferencer = MMSegInferencer(model=config,
+                                     weights=str(tmp_path / 'iter_1.pth'),
+                                     device='cpu')
     [image] = (toy_root / 'ade').glob('images/validation/*00001.jpg')
     result = inferencer(str(image), return_datasamples=True)
     assert result.pred_sem_seg.data.shape[-2:] == (128, 128)

@@ -9,10 +9,10 @@ import sys
 import time
 
 import pytest
-import torch
 
 from helpers import (error_line, last_val_metrics, repo_path, run_tool,
                      toy_config)
+from mmhirivit.utils.checkpoint import load_checkpoint_file
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
 
@@ -63,7 +63,7 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
         'iter_2.pth', 'iter_4.pth'
     ]
     for work_dir in (straight, resumed):
-        ckpt = torch.load(work_dir / 'iter_4.pth', map_location='cpu')
+        ckpt = load_checkpoint_file(str(work_dir / 'iter_4.pth'))
         assert ckpt['meta']['iter'] == 4
     logs = sorted(glob.glob(str(resumed / '*' / '*.log')))
     with open(logs[-1]) as f:

@@ -31,10 +31,11 @@ from collections import defaultdict
 import torch
 from mmengine.runner import load_checkpoint
 
-import mmhirivit  # noqa: F401  (registers the models, fixes torch.load)
+import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.apis import (UsageError, add_common_args, check_data,
                             load_config, run_cli)
 from mmhirivit.engine import build_runner
+from mmhirivit.utils.checkpoint import mmengine_loading
 
 
 def parse_args():
@@ -100,7 +101,8 @@ def time_steps(args):
     runner = build_runner(cfg)
     model = runner.model
     if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        with mmengine_loading(trust=args.trust_checkpoint):
+            load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.train()
     optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     batches = iter(runner.build_dataloader(cfg.train_dataloader))

@@ -15,8 +15,7 @@ arch is detected from the tensor shapes unless --arch is given.
 """
 import argparse
 
-import mmhirivit  # noqa: F401  (fixes torch.load)
-from mmhirivit.apis import run_cli
+from mmhirivit.apis import add_trust_arg, run_cli
 from mmhirivit.apis.convert import WEIGHTS, convert_to_backbone
 
 
@@ -35,13 +34,15 @@ def parse_args():
         help='EMA or raw weights (default: EMA when SRC has them)')
     parser.add_argument('--force', action='store_true',
                         help='overwrite DST if it exists (SRC never)')
+    add_trust_arg(parser)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     meta, dropped = convert_to_backbone(args.src, args.dst, args.arch,
-                                        args.weights, args.force)
+                                        args.weights, args.force,
+                                        args.trust_checkpoint)
     if dropped:
         print(f'not backbone weights, left out ({len(dropped)}): '
               f'{", ".join(dropped)}')
