@@ -10,6 +10,7 @@ import torch
 from mmengine.config import DictAction
 
 from mmhirivit.utils.checkpoint import UnsafeCheckpointError
+from mmhirivit.utils.dropin import check_backbone
 from mmhirivit.utils.models import read_config
 
 README_DATA = "README.md, section 'Preparing the datasets'"
@@ -64,6 +65,10 @@ def load_config(args):
             f'{args.config} sets default_scope={scope!r}; it must be one of '
             f'{DEFAULT_SCOPES} so the tools know which codebase runs it '
             f'(inherit an mmdet::, mmseg:: or mmpretrain:: default_runtime).')
+    try:
+        check_backbone(cfg)
+    except ValueError as err:
+        raise UsageError(f'{args.config}: {err}') from None
     cfg.launcher = args.launcher
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
