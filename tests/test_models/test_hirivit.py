@@ -159,6 +159,10 @@ def test_custom_arch_and_long_names():
     (dict(frozen_stages=-2), ValueError, ['-2', '-1..5']),
     (dict(out_norms=[True]), ValueError, ['one flag per out_indices']),
     (dict(in_channels=0), ValueError, ['in_channels', '0']),
+    (dict(norm_cfg=dict(type='LN')), ValueError, ["'LN'", "'SyncBN'"]),
+    (dict(norm_cfg='BN'), ValueError, ['norm_cfg', "'BN'"]),
+    (dict(act_cfg=dict(type='Swish2')), ValueError, ['act_cfg', 'Swish2']),
+    (dict(init_cfg='kaiming'), ValueError, ['init_cfg', "'kaiming'"]),
 ])
 def test_bad_arguments(kwargs, error, words):
     with pytest.raises(error) as info:

@@ -47,6 +47,29 @@ def _check_positive(values, length, name, what, integers=False):
                          f'got {values!r}')
 
 
+# The norms HIRI-ViT is built with: batch norms throughout (§3.5).
+BATCH_NORMS = ('BN', 'BN2d', 'SyncBN', 'MMSyncBN')
+
+
+def _check_layer_cfgs(norm_cfg, act_cfg, init_cfg):
+    """Refuse a norm that is not a batch norm, an activation MMEngine does
+    not know and an ``init_cfg`` that is not dicts."""
+    if not isinstance(norm_cfg, dict) or norm_cfg.get(
+            'type') not in BATCH_NORMS:
+        raise ValueError(f'norm_cfg must be a dict with type one of '
+                         f'{BATCH_NORMS} (HIRI-ViT uses batch norms), got '
+                         f'{norm_cfg!r}')
+    if not isinstance(act_cfg, dict) or MODELS.get(act_cfg.get(
+            'type')) is None:
+        raise ValueError(f'act_cfg must be a dict whose type is a registered '
+                         f"activation (e.g. 'GELU', 'ReLU'), got {act_cfg!r}")
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    if init_cfg is not None and not all(
+            isinstance(c, dict) and 'type' in c for c in cfgs):
+        raise ValueError(f"init_cfg must be None, a dict with a 'type' or a "
+                         f'list of them, got {init_cfg!r}')
+
+
 def _conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
              norm_cfg=None, act_cfg=None, with_norm=True):
     """A bias-free conv, optionally followed by a norm and an activation."""
@@ -454,6 +477,7 @@ class HIRIViT(BaseModule):
                  norm_cfg: Dict = dict(type='BN'),
                  act_cfg: Dict = dict(type='GELU'),
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None):
+        _check_layer_cfgs(norm_cfg, act_cfg, init_cfg)
         if init_cfg is None:
             init_cfg = [
                 dict(type='Kaiming', layer='Conv2d', mode='fan_out',
