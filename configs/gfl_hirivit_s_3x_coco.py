@@ -7,8 +7,8 @@ _base_ = [
 
 model = {{_base_.hirivit_one_stage_model}}
 train_dataloader = dict(
-    batch_size=2, dataset=dict(pipeline={{_base_.hirivit_ms_train_pipeline}}))
-val_dataloader = dict(dataset=dict(pipeline={{_base_.hirivit_test_pipeline}}))
+    batch_size=2, dataset=dict(pipeline={{_base_.hirivit_box_ms_train_pipeline}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.hirivit_box_test_pipeline}}))
 test_dataloader = val_dataloader
 optim_wrapper = {{_base_.hirivit_optim_wrapper}}
 train_cfg = dict(max_epochs={{_base_.hirivit_3x_epochs}})

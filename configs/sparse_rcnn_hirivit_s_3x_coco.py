@@ -11,8 +11,8 @@ _base_ = [
 
 model = {{_base_.hirivit_sparse_rcnn_model}}
 train_dataloader = dict(
-    batch_size=2, dataset=dict(pipeline={{_base_.hirivit_ms_train_pipeline}}))
-val_dataloader = dict(dataset=dict(pipeline={{_base_.hirivit_test_pipeline}}))
+    batch_size=2, dataset=dict(pipeline={{_base_.hirivit_box_ms_train_pipeline}}))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.hirivit_box_test_pipeline}}))
 test_dataloader = val_dataloader
 optim_wrapper = dict(paramwise_cfg=dict(norm_decay_mult=0.,
                                         bias_decay_mult=0.))

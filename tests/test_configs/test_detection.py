@@ -40,6 +40,19 @@ def test_train_one_iteration_and_evaluate(config, toy_root, tmp_path):
         assert 'coco/segm_mAP' in metrics
 
 
+@pytest.mark.parametrize('config', DET_CONFIGS)
+def test_only_mask_detectors_load_masks(config):
+    """Box-only detectors load boxes only, as mmdet's coco_detection bases
+    do, and evaluate boxes only."""
+    cfg = Config.fromfile(repo_path(config))
+    masks = osp.basename(config).startswith(MASK_DETECTORS)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        [load] = [step for step in cfg[loader].dataset.pipeline
+                  if step.type == 'LoadAnnotations']
+        assert load.with_bbox and load.get('with_mask', False) == masks
+    assert ('segm' in cfg.val_evaluator.metric) == masks
+
+
 def _extractors(roi_head):
     for name in ('bbox_roi_extractor', 'mask_roi_extractor'):
         extractor = getattr(roi_head, name, None)
