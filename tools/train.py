@@ -7,12 +7,14 @@ MMEngine picks the codebase (mmdet, mmseg, mmpretrain) from the config's
     python tools/train.py CONFIG --resume               # latest checkpoint
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
     python tools/train.py CONFIG --cfg-options model.backbone.init_cfg=None
+    python tools/train.py CONFIG --amp                  # fp16 on GPUs
 """
 import argparse
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.apis import (add_common_args, check_data, check_pretrained,
-                            load_config, run_cli)
+from mmhirivit.apis import (add_amp_arg, add_common_args, check_data,
+                            check_pretrained, enable_amp, load_config,
+                            run_cli)
 from mmhirivit.engine import build_runner
 from mmhirivit.utils.checkpoint import mmengine_loading
 
@@ -20,6 +22,7 @@ from mmhirivit.utils.checkpoint import mmengine_loading
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     add_common_args(parser)
+    add_amp_arg(parser)
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from PATH, or from the latest checkpoint in the work '
@@ -40,6 +43,7 @@ def main():
         cfg.resume, cfg.load_from = True, None
     else:
         cfg.resume, cfg.load_from = True, args.resume
+    enable_amp(cfg, args.amp)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     with mmengine_loading(trust=args.trust_checkpoint):

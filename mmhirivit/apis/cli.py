@@ -8,6 +8,7 @@ import tempfile
 
 import torch
 from mmengine.config import DictAction
+from mmengine.logging import print_log
 
 from mmhirivit.utils.checkpoint import UnsafeCheckpointError
 from mmhirivit.utils.dropin import check_backbone
@@ -16,6 +17,8 @@ from mmhirivit.utils.models import read_config
 README_DATA = "README.md, section 'Preparing the datasets'"
 README_PRETRAIN = "README.md, section 'From ImageNet pretraining to COCO/ADE20K'"
 DEFAULT_SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
+AMP_DTYPES = ('fp16', 'bf16')
+SYNC_BNS = ('SyncBN', 'MMSyncBN')
 
 
 class UsageError(Exception):
@@ -80,6 +83,10 @@ def load_config(args):
     _check_writable(cfg.work_dir)
     if args.launcher != 'none' and not torch.cuda.is_available():
         _init_cpu_distributed(args.launcher)
+        if _local_batch_norms(cfg.model):
+            print_log('SyncBN has no CPU kernel: on CPU every process '
+                      'normalises with its own batch statistics (BN)',
+                      logger='current')
         # mmengine's DDP wrapper pins device_ids to the local rank's GPU
         # unless they are given; with device_ids=None DDP runs on CPU.
         cfg.setdefault(
@@ -89,6 +96,51 @@ def load_config(args):
                  find_unused_parameters=cfg.get('find_unused_parameters',
                                                 False)))
     return cfg
+
+
+def _local_batch_norms(node):
+    """Turn every SyncBN config within ``node`` into BN; return how many."""
+    if isinstance(node, dict):
+        count = int(node.get('type') in SYNC_BNS)
+        if count:
+            node['type'] = 'BN'
+        return count + sum(_local_batch_norms(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return sum(_local_batch_norms(child) for child in node)
+    return 0
+
+
+def add_amp_arg(parser):
+    """``--amp [fp16|bf16]``, as mmdet's tools/train.py ``--amp``."""
+    parser.add_argument(
+        '--amp', nargs='?', const='fp16', choices=AMP_DTYPES,
+        help='mixed precision on a GPU: fp16 with a dynamic loss scale (the '
+        'default), or bf16 (Ampere or newer; no loss scale needed)')
+
+
+def enable_amp(cfg, dtype):
+    """Train ``cfg`` with MMEngine's ``AmpOptimWrapper`` in ``dtype``
+    (``'fp16'`` or ``'bf16'``), or check that the GPU it needs is there when
+    ``dtype`` is None and the config asks for it itself."""
+    wrapper = cfg.optim_wrapper
+    if dtype is not None:
+        wrapper.type = 'AmpOptimWrapper'
+        if dtype == 'bf16':
+            wrapper.dtype = 'bfloat16'
+        else:
+            wrapper.loss_scale = 'dynamic'
+    if wrapper.get('type') != 'AmpOptimWrapper':
+        return
+    if not torch.cuda.is_available():
+        raise UsageError(
+            'mixed precision (--amp, AmpOptimWrapper) needs a GPU: MMEngine '
+            'runs it on CUDA devices only, and none is visible here; train '
+            'in fp32 without --amp')
+    if wrapper.get('dtype') in ('bfloat16', torch.bfloat16) and not (
+            torch.cuda.is_bf16_supported()):
+        raise UsageError(f'--amp bf16 needs a GPU with bfloat16 (Ampere or '
+                         f'newer), not {torch.cuda.get_device_name()}; use '
+                         f'--amp fp16')
 
 
 def _check_writable(work_dir):

@@ -9,9 +9,12 @@ import sys
 import time
 
 import pytest
+import torch
+from mmengine.config import Config
 
 from helpers import (error_line, last_val_metrics, repo_path, run_tool,
                      toy_config)
+from mmhirivit.apis import enable_amp
 from mmhirivit.utils.checkpoint import load_checkpoint_file
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
@@ -173,6 +176,8 @@ def test_dist_train_two_cpu_processes(toy_root, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = next(tmp_path.glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log
+    # The config's SyncBN runs as per-process BN on CPU, and says so.
+    assert 'SyncBN has no CPU kernel' in proc.stdout + proc.stderr
     assert 'Iter(train) [2/2]' in log and 'coco/bbox_mAP' in log
     assert (tmp_path / 'iter_2.pth').is_file()
 
@@ -191,3 +196,28 @@ def test_dist_train_full_disk_ends_every_process(toy_root, tmp_path):
     assert proc.stderr.count(message) == 2, proc.stderr[-3000:]
     assert _checkpoints(tmp_path) == ['iter_1.pth']
     assert not glob.glob(str(tmp_path / '*.part'))
+
+
+def test_amp_on_cpu_is_one_line(toy_root, tmp_path, capsys):
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path)
+    for extra in (['--amp'], ['--amp', 'bf16'],
+                  ['--cfg-options', 'optim_wrapper.type=AmpOptimWrapper']):
+        message = error_line(capsys, 'train.py', config, *extra)
+        assert 'mixed precision (--amp, AmpOptimWrapper) needs a GPU' in message
+    assert not list(tmp_path.glob('*/*.log'))
+
+
+@pytest.mark.parametrize('dtype,settings', [
+    ('fp16', dict(type='AmpOptimWrapper', loss_scale='dynamic')),
+    ('bf16', dict(type='AmpOptimWrapper', dtype='bfloat16')),
+])
+def test_amp_sets_mmengines_amp_wrapper(dtype, settings, monkeypatch):
+    """What --amp changes in the config, as on a GPU machine."""
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda: True)
+    cfg = Config.fromfile(repo_path('configs/maskrcnn_hirivit_s_1x_coco.py'))
+    optimizer = cfg.optim_wrapper.optimizer.copy()
+    enable_amp(cfg, dtype)
+    assert {k: cfg.optim_wrapper.get(k) for k in settings} == settings
+    assert cfg.optim_wrapper.optimizer == optimizer
+    assert 'loss_scale' not in cfg.optim_wrapper or dtype == 'fp16'

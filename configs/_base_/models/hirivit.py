@@ -8,6 +8,13 @@ hirivit_backbone = dict(
     arch='s',
     out_indices=(1, 2, 3, 4),
     drop_path_rate=0.2,
+    # Batch norm in every block (stages 1-3 and every CFFN) and 2 images per
+    # GPU: statistics are synchronised across GPUs (16 images), as mmseg does
+    # for every model and mmdet in its SyncBN recipes. Frozen statistics
+    # (mmdet's ResNet choice) would keep ImageNet's at 448 while the input
+    # scale doubles to 1600. Single-process runs use plain BN (MMEngine
+    # reverts SyncBN); CPU distributed runs too (tools/train.py).
+    norm_cfg=dict(type='SyncBN', requires_grad=True),
     init_cfg=dict(
         type='Pretrained',
         checkpoint='checkpoints/hirivit_s_in1k_448_backbone.pth',
