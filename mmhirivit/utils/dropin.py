@@ -27,7 +27,7 @@ STRIDE_KEYS = (
 )
 
 
-def _is_hirivit(backbone):
+def is_hirivit(backbone):
     kind = backbone.get('type') if backbone else None
     return kind is HIRIViT or (isinstance(kind, str) and kind.split('.')[-1]
                                == HIRIViT.__name__)
@@ -135,7 +135,7 @@ def check_backbone(cfg):
     apply to its HIRI-ViT backbone; configs with another backbone pass."""
     model = cfg.get('model') or {}
     backbone = model.get('backbone')
-    if not _is_hirivit(backbone):
+    if not is_hirivit(backbone):
         return
     # mmseg's segmentors hand model.pretrained to the backbone.
     if cfg.get('default_scope') == 'mmseg' and model.get(

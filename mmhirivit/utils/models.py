@@ -1,6 +1,7 @@
 """Build HIRI-ViT models outside a Runner, for the analysis tools."""
 import logging
 import os.path as osp
+from contextlib import contextmanager
 from functools import partial
 
 import torch
@@ -60,15 +61,22 @@ def build_for_counting(config):
     cfg = config if isinstance(config, Config) else read_config(config)
     cfg.model.backbone.init_cfg = None
     model = build_from_config(cfg)
-    # MMEngine logs every parameter's initialisation at INFO level.
+    with quiet_mmengine():
+        model.init_weights()
+    return model.eval()
+
+
+@contextmanager
+def quiet_mmengine():
+    """Within the block, MMEngine's logger reports warnings only (it logs
+    every parameter's initialisation and decay setting at INFO level)."""
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
-        model.init_weights()
+        yield
     finally:
         logger.setLevel(level)
-    return model.eval()
 
 
 def _data_samples(model, height, width):

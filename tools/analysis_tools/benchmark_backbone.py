@@ -23,6 +23,7 @@ import torch
 
 import mmhirivit  # noqa: F401  (registers HIRIViT)
 from mmhirivit.utils import complexity
+from mmhirivit.utils.memory import peak_memory
 
 MODELS = {
     'HIRI-ViT-S': dict(type='mmhirivit.HIRIViT', arch='s',
@@ -61,32 +62,20 @@ def latency_ms(model, x, warmup, repeats):
     return statistics.median(times)
 
 
-def _rss_kib(field):
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) for line in f
-                    if line.startswith(field + ':'))
-
-
 def _cpu_peak_child(name, size, queue):
     model = build(name)
     x = torch.rand(1, 3, size, size)
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')  # reset the peak RSS (VmHWM) to the current RSS
-    before = _rss_kib('VmRSS')
-    with torch.no_grad():
+    with peak_memory('cpu') as peak, torch.no_grad():
         model(x)
-    queue.put((_rss_kib('VmHWM') - before) / 1024)
+    queue.put(peak['mib'])
 
 
 def peak_memory_mb(name, model, size, device):
     if device.type == 'cuda':
         x = torch.rand(1, 3, size, size, device=device)
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-        with torch.no_grad():
+        with peak_memory(device) as peak, torch.no_grad():
             model(x)
-        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+        return peak['mib']
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
     proc = ctx.Process(target=_cpu_peak_child, args=(name, size, queue))

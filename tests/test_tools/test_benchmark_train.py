@@ -1,0 +1,43 @@
+"""tools/analysis_tools/benchmark_train.py times real training steps and
+test-mode passes of whole models from their configs, on synthetic inputs."""
+import pytest
+
+from helpers import error_line, run_tool
+
+TOOL = 'analysis_tools/benchmark_train.py'
+DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
+
+
+def _rows(out):
+    return [[c.strip() for c in line.strip('|').split('|')]
+            for line in out.splitlines()
+            if line.startswith('| ') and not line.startswith('| ---')][1:]
+
+
+def test_prints_steps_memory_and_speed_with_and_without_cp(capsys):
+    run_tool(TOOL, DEMO, 'mmpretrain::resnet/resnet18_8xb32_in1k.py',
+             '--shapes', '128', '160', '96', '96', '--batch', '2',
+             '--steps', '1', '--warmup', '0', '--infer', '1')
+    out = capsys.readouterr().out
+    assert 'device: cpu' in out and 'batch 2, fp32' in out
+    rows = _rows(out)
+    assert [r[0] for r in rows] == [
+        DEMO, f'{DEMO} (with_cp)', 'mmpretrain::resnet/resnet18_8xb32_in1k.py'
+    ]
+    assert [r[1] for r in rows] == ['128x160', '128x160', '96x96']
+    for row in rows:
+        step, mib, fps, time_ratio = map(float, row[3:7])
+        assert step > 0 and mib > 0 and fps > 0
+    assert rows[0][6:] == ['1.00', '1.00']
+
+
+@pytest.mark.parametrize('args,words', [
+    ([DEMO], ['--shape H W']),
+    ([DEMO, '--shapes', '128'], ['one H W pair per config']),
+    ([DEMO, '--shape', '128', '128', '--amp'], ['needs a GPU']),
+    (['nope.py', '--shape', '128', '128'], ['nope.py']),
+])
+def test_bad_arguments_are_one_line(args, words, capsys):
+    line = error_line(capsys, TOOL, *args)
+    for word in words:
+        assert word in line
