@@ -155,6 +155,20 @@ def test_alpha_one_is_plain_training():
     torch.testing.assert_close(ours, theirs)
 
 
+def test_before_the_start_the_target_is_the_plain_label():
+    """Until EMADistillHook starts the EMA (distilling=False), alpha < 1
+    trains as alpha=1: the teacher is not asked."""
+    model = _classifier(alpha=0.5).train()
+    plain = _classifier(alpha=1.0).train()
+    model.distilling = False  # and no teacher at all
+    batch = model.data_preprocessor(_batch(), True)
+    torch.manual_seed(0)
+    ours = model(**batch, mode='loss')
+    torch.manual_seed(0)
+    theirs = plain(**batch, mode='loss')
+    torch.testing.assert_close(ours, theirs)
+
+
 def test_distillation_without_a_teacher_says_what_to_add():
     model = _classifier(alpha=0.5)
     batch = model.data_preprocessor(_batch(), True)

@@ -56,6 +56,9 @@ class EMADistillClassifier(ImageClassifier):
         if self.alpha < 1:
             self._check_distillable()
         self._teacher = None
+        # Whether loss() mixes in the teacher; EMADistillHook switches it on
+        # when the EMA starts (its begin_iter / begin_epoch).
+        self.distilling = True
 
     def _check_distillable(self):
         if not isinstance(self.neck, GlobalAveragePooling):
@@ -114,7 +117,8 @@ class EMADistillClassifier(ImageClassifier):
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
              mix: Optional[BatchMix] = None) -> dict:
-        """The head's loss against ``α · y~ + (1 − α) · ŷ``.
+        """The head's loss against ``α · y~ + (1 − α) · ŷ`` (against ``y~``
+        alone while :attr:`distilling` is False).
 
         Args:
             inputs (Tensor): The (mixed) batch.
@@ -123,7 +127,7 @@ class EMADistillClassifier(ImageClassifier):
             mix (BatchMix, optional): What was mixed; None means ``inputs``
                 are unmixed.
         """
-        if self.alpha < 1:
+        if self.alpha < 1 and self.distilling:
             if mix is None:
                 mix = BatchMix.sample(None, inputs)
             targets = self.distill_targets(mix)
