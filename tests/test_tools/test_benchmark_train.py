@@ -1,8 +1,11 @@
 """tools/analysis_tools/benchmark_train.py times real training steps and
 test-mode passes of whole models from their configs, on synthetic inputs."""
+import argparse
+import runpy
+
 import pytest
 
-from helpers import error_line, run_tool
+from helpers import error_line, repo_path, run_tool
 
 TOOL = 'analysis_tools/benchmark_train.py'
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
@@ -41,3 +44,12 @@ def test_bad_arguments_are_one_line(args, words, capsys):
     line = error_line(capsys, TOOL, *args)
     for word in words:
         assert word in line
+
+
+def test_with_cp_row_leaves_the_plain_row_alone():
+    tool = runpy.run_path(repo_path('tools', TOOL), run_name='benchmark')
+    args = argparse.Namespace(amp=None, no_with_cp=False)
+    (_, plain), (name, with_cp) = tool['rows_of'](DEMO, args)
+    assert name.endswith('(with_cp)')
+    assert plain.model.backbone.get('with_cp', False) is False
+    assert with_cp.model.backbone.with_cp is True

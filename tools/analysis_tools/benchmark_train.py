@@ -22,6 +22,7 @@ Example (the README's table)::
         --shapes 1600 2666 800 1333 --infer 2
 """
 import argparse
+import copy
 import os
 import platform
 import statistics
@@ -172,7 +173,7 @@ def rows_of(config, args):
     enable_amp(cfg, args.amp)
     if not is_hirivit(cfg.model.get('backbone')) or args.no_with_cp:
         return [(config, cfg)]
-    cp_cfg = cfg.copy()
+    cp_cfg = copy.deepcopy(cfg)  # Config.copy() shares the nested dicts
     cp_cfg.model.backbone.with_cp = True
     return [(config, cfg), (f'{config} (with_cp)', cp_cfg)]
 
