@@ -203,7 +203,8 @@ def test_amp_on_cpu_is_one_line(toy_root, tmp_path, capsys):
     for extra in (['--amp'], ['--amp', 'bf16'],
                   ['--cfg-options', 'optim_wrapper.type=AmpOptimWrapper']):
         message = error_line(capsys, 'train.py', config, *extra)
-        assert 'mixed precision (--amp, AmpOptimWrapper) needs a GPU' in message
+        assert ('mixed precision (--amp, AmpOptimWrapper) needs a GPU'
+                in message)
     assert not list(tmp_path.glob('*/*.log'))
 
 
