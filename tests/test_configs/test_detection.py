@@ -64,7 +64,7 @@ def _extractors(roi_head):
 
 DEMO_CONFIGS = sorted(
     osp.relpath(p, repo_path())
-    for p in glob.glob(repo_path('configs', '*_demo_toy.py')))
+    for p in glob.glob(repo_path('configs', 'maskrcnn_*_demo_toy.py')))
 
 
 @pytest.mark.parametrize('config', [

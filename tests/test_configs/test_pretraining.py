@@ -74,8 +74,9 @@ def test_recipe(config):
 @pytest.fixture(scope='module')
 def pretrained(toy_root, tmp_path_factory):
     """The real 448 recipe on toy ImageNet: 6 epochs of one iteration, so
-    that the 5 warm-up epochs end, the cosine part runs and distillation
-    starts (in the sixth epoch)."""
+    that the 5 warm-up epochs end and the cosine part runs; the EMA and
+    distillation start in the fifth epoch (the recipe: the sixth), so that
+    the EMA is updated twice (its first update copies the model)."""
     work_dir = tmp_path_factory.mktemp('in1k')
     config = toy_config(
         'configs/hirivit_s_in1k_448.py', toy_root / 'imagenet', work_dir,
@@ -83,6 +84,7 @@ def pretrained(toy_root, tmp_path_factory):
             'train_dataloader.batch_size': 2,
             'val_dataloader.batch_size': 3,
             'default_hooks.checkpoint.interval': 6,
+            'custom_hooks.0.begin_epoch': 5,
         })
     run_tool('train.py', config)
     return config, work_dir / 'epoch_6.pth'
@@ -92,8 +94,8 @@ def test_toy_pretraining_saves_ema_weights(pretrained):
     _, checkpoint = pretrained
     ckpt = load_checkpoint_file(str(checkpoint))
     ema, raw = ckpt['state_dict'], ckpt['ema_state_dict']
-    # The EMA (and distillation) started in the sixth epoch: one update.
-    assert int(raw['steps']) == 1
+    # The EMA (and distillation) started in the fifth epoch: two updates.
+    assert int(raw['steps']) == 2
     keys = [k for k in ema if k.startswith('backbone.')
             and ema[k].is_floating_point()]
     assert keys and all(f'module.{k}' in raw for k in keys)
@@ -139,3 +141,14 @@ def test_converted_checkpoint_gives_the_classifier_backbone(
         assert torch.equal(want, got)
     assert torch.equal(want_last, got_last)
     assert dense.backbone.out_indices[-1] == 4
+
+
+def test_toy_pretraining_config_is_the_recipe_with_t():
+    """configs/hirivit_t_in1k_demo_toy.py changes scale and data only."""
+    toy = Config.fromfile(repo_path('configs/hirivit_t_in1k_demo_toy.py'))
+    real = Config.fromfile(repo_path('configs/hirivit_s_in1k_448.py'))
+    for key in ('custom_hooks', 'optim_wrapper', 'param_scheduler'):
+        assert toy[key] == real[key]
+    assert toy.model.alpha == real.model.alpha
+    assert build_from_config(toy).backbone.arch_settings == \
+        HIRIViT._parse_arch('t')
