@@ -231,3 +231,9 @@ def run_cli(main):
         main()
     except (UsageError, UnsafeCheckpointError) as err:
         sys.exit(f'error: {err}')
+    finally:
+        # A process group left to interpreter exit can abort the process
+        # ("terminate called without an active exception") after a
+        # successful distributed run.
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
