@@ -51,19 +51,22 @@ def build_from_config(config):
     return MODELS.build(model)
 
 
-def build_for_counting(config):
-    """``config``'s model in eval mode, for counting params and FLOPs.
-
-    Weights do not change the count, so the backbone is built from scratch
-    (no ``init_cfg`` checkpoint to read) and initialised as the Runner would
-    (some heads decode boxes from their weights).
-    """
+def build_from_scratch(config):
+    """``config``'s model with the backbone built from scratch (no
+    ``init_cfg`` checkpoint to read), initialised as the Runner would (some
+    heads decode boxes from their weights), for measuring its cost."""
     cfg = config if isinstance(config, Config) else read_config(config)
     cfg.model.backbone.init_cfg = None
     model = build_from_config(cfg)
     with quiet_mmengine():
         model.init_weights()
-    return model.eval()
+    return model
+
+
+def build_for_counting(config):
+    """``config``'s model in eval mode, for counting params and FLOPs
+    (weights do not change the count)."""
+    return build_from_scratch(config).eval()
 
 
 @contextmanager

@@ -35,7 +35,7 @@ import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.apis import UsageError, add_amp_arg, enable_amp, run_cli
 from mmhirivit.utils.dropin import is_hirivit
 from mmhirivit.utils.memory import peak_memory
-from mmhirivit.utils.models import (build_from_config, quiet_mmengine,
+from mmhirivit.utils.models import (build_from_scratch, quiet_mmengine,
                                     read_config)
 
 
@@ -129,10 +129,8 @@ def measure(cfg, shape, args):
     batch = synthetic_batch(codebase, _num_classes(cfg.model), batch_size,
                             *shape, with_mask)
     with peak_memory(args.device) as peak:
-        cfg.model.backbone.init_cfg = None
-        model = build_from_config(cfg).to(args.device)
+        model = build_from_scratch(cfg).to(args.device)
         with quiet_mmengine():
-            model.init_weights()
             optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
         model.train()
         times = []
