@@ -11,8 +11,8 @@ import os.path as osp
 from mmengine.runner import Runner
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.apis import (UsageError, add_common_args, check_data,
-                            load_config, run_cli)
+from mmhirivit.cli import (UsageError, add_common_args, check_data,
+                           load_config, run_cli)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 

@@ -1,4 +1,4 @@
 from .hooks import *  # noqa: F401,F403
-from .runner import AtomicCheckpointRunner, build_runner
+from .runner import AtomicCheckpointRunner, CheckpointSaveError, build_runner
 
-__all__ = ['AtomicCheckpointRunner', 'build_runner']
+__all__ = ['AtomicCheckpointRunner', 'CheckpointSaveError', 'build_runner']

@@ -6,7 +6,10 @@ from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmhirivit.apis.cli import UsageError
+
+class CheckpointSaveError(RuntimeError):
+    """A checkpoint could not be saved; the message says which checkpoint the
+    run can be resumed from."""
 
 
 class AtomicCheckpointRunner(Runner):
@@ -14,10 +17,11 @@ class AtomicCheckpointRunner(Runner):
     ``<name>.part`` and renaming it only once it is complete.
 
     A save that fails (a full disk, a work dir that became unwritable)
-    removes the partial file, leaves ``last_checkpoint`` on the last complete
-    checkpoint, and ends the run with a :class:`UsageError` that says which
-    checkpoint to resume from. In a distributed run the main process saves
-    and tells the others the outcome, so every process ends with that
+    removes the partial file, leaves ``last_checkpoint`` on the last
+    complete checkpoint, and ends the run with a
+    :class:`CheckpointSaveError` that says which checkpoint to resume from.
+    In a distributed run the main process saves and tells the others the
+    outcome, so every process ends with that
     message instead of waiting for the main one in the next step. Remote
     ``out_dir`` (``s3://`` ...) are saved as MMEngine does.
     """
@@ -34,7 +38,7 @@ class AtomicCheckpointRunner(Runner):
                                                **kwargs)
         broadcast_object_list(outcome)  # a no-op in a single process
         if outcome[0] is not None:
-            raise UsageError(outcome[0])
+            raise CheckpointSaveError(outcome[0])
 
     def _save_atomically(self, out_dir, filename, *args, **kwargs):
         """Save to ``<filename>.part``, then rename it; return ``None``, or

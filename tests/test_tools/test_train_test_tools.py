@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from helpers import (error_line, last_val_metrics, repo_path, run_tool,
                      toy_config)
-from mmhirivit.apis import enable_amp
+from mmhirivit.cli import enable_amp
 from mmhirivit.utils.checkpoint import load_checkpoint_file
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
@@ -82,7 +82,7 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
 
 
 def test_full_disk_keeps_only_complete_checkpoints(toy_root, tmp_path,
-                                                    capsys):
+                                                   capsys):
     work_dir = tmp_path / 'run'
     config = _demo(toy_root, work_dir)
     # The disk is full when iteration 4's checkpoint is written: /dev/full
@@ -126,7 +126,7 @@ def test_missing_dataset_points_to_the_readme(capsys, tmp_path):
         '--work-dir', tmp_path, '--cfg-options',
         f'train_dataloader.dataset.data_root={tmp_path}/missing/')
     assert f'{tmp_path}/missing/' in message
-    assert 'Preparing the datasets' in message
+    assert 'Data preparation' in message
 
 
 def test_missing_pretrained_checkpoint_explains_the_ways_out(

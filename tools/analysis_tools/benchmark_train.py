@@ -32,7 +32,7 @@ import torch
 from mmengine.optim import build_optim_wrapper
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.apis import UsageError, add_amp_arg, enable_amp, run_cli
+from mmhirivit.cli import UsageError, add_amp_arg, enable_amp, run_cli
 from mmhirivit.utils.dropin import is_hirivit
 from mmhirivit.utils.memory import peak_memory
 from mmhirivit.utils.models import (build_from_scratch, quiet_mmengine,

@@ -32,8 +32,8 @@ import torch
 from mmengine.runner import load_checkpoint
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.apis import (UsageError, add_common_args, check_data,
-                            load_config, run_cli)
+from mmhirivit.cli import (UsageError, add_common_args, check_data,
+                           load_config, run_cli)
 from mmhirivit.engine import build_runner
 from mmhirivit.utils.checkpoint import mmengine_loading
 

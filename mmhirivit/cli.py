@@ -1,6 +1,10 @@
-"""What ``tools/train.py`` and ``tools/test.py`` share: loading a config,
-checking that what it needs is on disk, and turning problems into one clear
-line instead of a traceback."""
+"""What the command-line tools in ``tools/`` share: their common arguments,
+loading a config, checking that what it needs is on disk, and turning
+problems into one clear line instead of a traceback.
+
+The rest of the package raises ordinary exceptions; this module is the one
+place that knows about the command line.
+"""
 import os
 import os.path as osp
 import sys
@@ -10,12 +14,15 @@ import torch
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 
+from mmhirivit.engine.runner import CheckpointSaveError
 from mmhirivit.utils.checkpoint import UnsafeCheckpointError
+from mmhirivit.utils.convert import ConversionError
 from mmhirivit.utils.dropin import check_backbone
 from mmhirivit.utils.models import read_config
 
-README_DATA = "README.md, section 'Preparing the datasets'"
-README_PRETRAIN = "README.md, section 'From ImageNet pretraining to COCO/ADE20K'"
+README_DATA = "README.md, section 'Data preparation'"
+README_PRETRAIN = ("README.md, section 'From ImageNet pretraining to "
+                   "COCO/ADE20K'")
 DEFAULT_SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
 AMP_DTYPES = ('fp16', 'bf16')
 SYNC_BNS = ('SyncBN', 'MMSyncBN')
@@ -225,11 +232,13 @@ def check_pretrained(cfg):
 
 
 def run_cli(main):
-    """Run ``main()``, printing a :class:`UsageError` or a refused checkpoint
-    as one line (exit 1)."""
+    """Run ``main()``, printing a :class:`UsageError`, a refused checkpoint,
+    a failed conversion or a checkpoint that could not be saved as one line
+    (exit 1)."""
     try:
         main()
-    except (UsageError, UnsafeCheckpointError) as err:
+    except (UsageError, UnsafeCheckpointError, ConversionError,
+            CheckpointSaveError) as err:
         sys.exit(f'error: {err}')
     finally:
         # A process group left to interpreter exit can abort the process

@@ -12,11 +12,16 @@ from collections import OrderedDict
 
 import torch
 
-from mmhirivit.apis.cli import UsageError
 from mmhirivit.models import HIRIViT
 from mmhirivit.utils.checkpoint import (UnsafeCheckpointError,
                                         load_checkpoint_file)
 from mmhirivit.version import __version__
+
+
+class ConversionError(ValueError):
+    """A checkpoint, arch or destination the conversion cannot use; the
+    message says which and why."""
+
 
 WEIGHTS = ('ema', 'raw')
 # Classifier parts that are not the backbone; dropped and listed.
@@ -30,7 +35,7 @@ def _load(src, trust=False):
     """``(checkpoint, sha256)`` of ``src``, reading the file once; safely
     unless ``trust`` (see :func:`load_checkpoint_file`)."""
     if not osp.isfile(src):
-        raise UsageError('no such file')
+        raise ConversionError('no such file')
     with open(src, 'rb') as f:
         data = f.read()
     try:
@@ -40,11 +45,11 @@ def _load(src, trust=False):
         raise
     except Exception as err:  # torch raises many types for a bad file
         reason = str(err).strip().splitlines()[0] if str(err) else ''
-        raise UsageError(f'not a readable PyTorch checkpoint '
-                         f'({type(err).__name__}: {reason})') from None
+        raise ConversionError(f'not a readable PyTorch checkpoint '
+                              f'({type(err).__name__}: {reason})') from None
     if not isinstance(checkpoint, dict):
-        raise UsageError(f'holds a {type(checkpoint).__name__}, not a '
-                         f'checkpoint dict')
+        raise ConversionError(f'holds a {type(checkpoint).__name__}, not a '
+                              f'checkpoint dict')
     return checkpoint, hashlib.sha256(data).hexdigest()
 
 
@@ -70,14 +75,15 @@ def select_weights(checkpoint, weights=None):
         the checkpoint entry they came from.
     """
     if weights is not None and weights not in WEIGHTS:
-        raise UsageError(f'weights must be one of {WEIGHTS}, got {weights!r}')
+        raise ConversionError(
+            f'weights must be one of {WEIGHTS}, got {weights!r}')
     if isinstance(checkpoint.get('state_dict'), dict):
         # MMEngine's EMAHook swaps on saving: state_dict holds the EMA
         # weights, ema_state_dict the raw ones under 'module.'.
         has_ema = 'ema_state_dict' in checkpoint
         if weights == 'ema' and not has_ema:
-            raise UsageError('has no EMA weights (trained '
-                             'without EMAHook); use --weights raw')
+            raise ConversionError('has no EMA weights (trained without '
+                                  'EMAHook); use --weights raw')
         if weights == 'raw' and has_ema:
             raw = {
                 k[len('module.'):]: v
@@ -93,19 +99,19 @@ def select_weights(checkpoint, weights=None):
         want_ema = weights == 'ema' or (weights is None and ema_key)
         key = ema_key if want_ema else raw_key
         if key is None:
-            raise UsageError(
+            raise ConversionError(
                 f'has no {"EMA" if want_ema else "raw"} '
                 f'weights; its entries are {sorted(checkpoint)}')
         return checkpoint[key], 'ema' if want_ema else 'raw', key
     if _is_state_dict(checkpoint):
         if weights is not None:
-            raise UsageError(
+            raise ConversionError(
                 f'is a bare state dict that does not say '
                 f'whether it holds EMA weights; drop --weights {weights}')
         return checkpoint, 'as stored', '(top level)'
-    raise UsageError(f'no weights found: entries '
-                     f'{sorted(checkpoint)}, none of state_dict, '
-                     f'{", ".join(TIMM_RAW_KEYS + TIMM_EMA_KEYS)}')
+    keys = ', '.join(TIMM_RAW_KEYS + TIMM_EMA_KEYS)
+    raise ConversionError(f'no weights found: entries {sorted(checkpoint)}, '
+                          f'none of state_dict, {keys}')
 
 
 def split_backbone(state_dict):
@@ -144,7 +150,7 @@ def _build(arch, out_indices, device=None):
 
 def detect_arch(backbone):
     """The ``arch_zoo`` name whose tensors have exactly the shapes of
-    ``backbone``, or a :class:`UsageError` naming the closest."""
+    ``backbone``, or a :class:`ConversionError` naming the closest."""
     shapes = {k: tuple(v.shape) for k, v in backbone.items()}
     out_indices = _out_indices(backbone)
     names = sorted(set(HIRIViT.arch_zoo) & {'t', 's', 'b', 'l'})
@@ -160,10 +166,10 @@ def detect_arch(backbone):
             return name
         misses[name] = differ
     if not any(k.startswith('stem.') for k in shapes):
-        raise UsageError('does not hold HIRI-ViT weights (no stem.* tensors, '
-                         'neither bare nor under backbone.)')
+        raise ConversionError('does not hold HIRI-ViT weights (no stem.* '
+                              'tensors, neither bare nor under backbone.)')
     closest = min(names, key=lambda n: len(misses[n]))
-    raise UsageError(
+    raise ConversionError(
         f'the tensors match no HIRI-ViT arch of {names}: closest is '
         f'{closest!r} with {len(misses[closest])} tensors differing (e.g. '
         f'{misses[closest][0]}); pass --arch for a custom arch')
@@ -180,7 +186,7 @@ def load_strictly(backbone, arch):
         if k in expected and v.shape != expected[k].shape
     ]
     if missing or unexpected or wrong_shape:
-        raise UsageError(
+        raise ConversionError(
             f'the weights do not fit HIRI-ViT arch {arch!r}: missing '
             f'{missing[:5]}, unexpected {unexpected[:5]}, wrong shape '
             f'{wrong_shape[:5]}')
@@ -195,7 +201,7 @@ def _parse_arch(arch):
     try:
         return json.loads(arch)
     except json.JSONDecodeError as err:
-        raise UsageError(f'--arch {arch!r} is not valid JSON: {err}')
+        raise ConversionError(f'--arch {arch!r} is not valid JSON: {err}')
 
 
 def save_atomically(obj, dst):
@@ -208,7 +214,7 @@ def save_atomically(obj, dst):
                                    prefix=f'.{osp.basename(dst)}.',
                                    suffix='.tmp')
     except OSError as err:
-        raise UsageError(f'cannot write to {folder}: {err.strerror}')
+        raise ConversionError(f'cannot write to {folder}: {err.strerror}')
     try:
         with os.fdopen(fd, 'wb') as f:
             torch.save(obj, f)
@@ -217,8 +223,8 @@ def save_atomically(obj, dst):
         os.replace(tmp, dst)
     except OSError as err:
         os.unlink(tmp)
-        raise UsageError(f'cannot write {dst}: {err.strerror}; nothing was '
-                         f'written')
+        raise ConversionError(f'cannot write {dst}: {err.strerror}; nothing '
+                              f'was written')
 
 
 def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
@@ -245,10 +251,11 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
     """
     if osp.exists(dst):
         if osp.exists(src) and osp.samefile(src, dst):
-            raise UsageError(f'{dst} is the source checkpoint; choose '
-                             f'another destination')
+            raise ConversionError(f'{dst} is the source checkpoint; choose '
+                                  f'another destination')
         if not force:
-            raise UsageError(f'{dst} exists; pass --force to overwrite it')
+            raise ConversionError(
+                f'{dst} exists; pass --force to overwrite it')
     arch = _parse_arch(arch)
     try:
         checkpoint, sha256 = _load(src, trust)
@@ -257,10 +264,10 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         if arch is None:
             arch = detect_arch(backbone)
         model = load_strictly(backbone, arch)
-    except UsageError as err:
-        raise UsageError(f'{src}: {err}')
+    except ConversionError as err:
+        raise ConversionError(f'{src}: {err}')
     except (ValueError, TypeError) as err:  # a bad --arch
-        raise UsageError(f'--arch: {err}')
+        raise ConversionError(f'--arch: {err}')
     meta = dict(
         source=osp.abspath(src),
         source_sha256=sha256,
