@@ -6,6 +6,7 @@ _base_ = [
     'mmdet::_base_/datasets/coco_instance.py',
     './_base_/schedules/hirivit_adamw_1x.py',
     'mmdet::_base_/default_runtime.py',
+    './_base_/hirivit_coco_tta.py',
 ]
 custom_imports = dict(imports=['mmhirivit'], allow_failed_imports=False)
 

@@ -58,6 +58,24 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, metainfo=metainfo,
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# tools/test.py --tta: the COCO configs' set (1x, 0.5x and 1.5x the test
+# scale, with and without flip) at the demo's scale.
+tta_img_scales = [image_scale, (192, 192), (576, 576)]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale=s, keep_ratio=True)
+             for s in tta_img_scales],
+            [dict(type='RandomFlip', prob=1.),
+             dict(type='RandomFlip', prob=0.)],
+            [dict(type='LoadAnnotations', with_bbox=True)],
+            [dict(type='PackDetInputs',
+                  meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                             'scale_factor', 'flip', 'flip_direction'))],
+        ])
+]
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
 

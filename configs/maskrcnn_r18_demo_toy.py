@@ -53,6 +53,7 @@ test_pipeline = [
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# tools/test.py --tta keeps the HIRI-ViT-T demo's set (384, 192 and 576).
 
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 # The reference run's optimizer: one learning rate for the whole model, not

@@ -5,7 +5,10 @@
 # decay on norms and biases; the 3x schedule as in
 # _base_/schedules/hirivit_adamw_3x.py (mmdet's leaf config brings its own
 # schedule, so it is stated here).
-_base_ = 'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py'
+_base_ = [
+    'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py',
+    './_base_/hirivit_coco_tta.py',
+]
 custom_imports = dict(imports=['mmhirivit'], allow_failed_imports=False)
 
 model = dict(

@@ -56,6 +56,22 @@ test_pipeline = [
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# tools/test.py --tta: mmseg's ADE20K multi-scale + flip set ("ms+flip",
+# mmseg's SegTTAModel averages the views), its ratios of the original image
+# doubled (0.5-1.75 -> 1.0-3.5).
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale_factor=r, keep_ratio=True)
+             for r in [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]],
+            [dict(type='RandomFlip', prob=0., direction='horizontal'),
+             dict(type='RandomFlip', prob=1., direction='horizontal')],
+            [dict(type='LoadAnnotations', reduce_zero_label=True)],
+            [dict(type='PackSegInputs')],
+        ])
+]
 
 optim_wrapper = dict(
     _delete_=True,

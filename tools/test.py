@@ -1,13 +1,20 @@
 """Evaluate a checkpoint of a detector, segmenter or classifier config.
 
+Options as mmdet's and mmseg's ``tools/test.py``: ``--tta`` (the config's
+``tta_model`` and ``tta_pipeline``), ``--out`` (the predictions as a pickle)
+and ``--show-dir`` (the predictions drawn on the test images).
+
 Example::
 
     python tools/test.py configs/maskrcnn_hirivit_s_1x_coco.py \
-        work_dirs/maskrcnn_hirivit_s_1x_coco/epoch_12.pth
+        work_dirs/maskrcnn_hirivit_s_1x_coco/epoch_12.pth \
+        --tta --out results.pkl --show-dir vis
 """
 import argparse
+import os
 import os.path as osp
 
+from mmengine.config import ConfigDict
 from mmengine.runner import Runner
 
 import mmhirivit  # noqa: F401  (registers the models)
@@ -15,12 +22,82 @@ from mmhirivit.cli import (UsageError, add_common_args, check_data,
                            load_config, run_cli)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
+PICKLE_SUFFIXES = ('.pkl', '.pickle')
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     add_common_args(parser)
     parser.add_argument('checkpoint', help='checkpoint file to evaluate')
+    parser.add_argument(
+        '--tta', action='store_true',
+        help='test-time augmentation with the config\'s tta_model and '
+        'tta_pipeline (COCO: three scales x flip; ADE20K: six scales x flip)')
+    parser.add_argument(
+        '--out', help='also write the predictions to this pickle file '
+        '(.pkl or .pickle; an existing file is not overwritten)')
+    parser.add_argument(
+        '--show-dir', help='draw the predictions on the test images into '
+        'this folder')
     return parser.parse_args()
+
+
+def use_tta(cfg, config):
+    """Wrap the model in the config's TTA model and test on its TTA
+    pipeline, as mmdet's and mmseg's tools do."""
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if missing:
+        raise UsageError(f'--tta: {config} sets no {" or ".join(missing)}; '
+                         f'the shipped COCO and ADE20K configs do')
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
+
+def check_out_file(path):
+    """Raise :class:`UsageError` unless the predictions can go to ``path``
+    without replacing anything."""
+    if not path.endswith(PICKLE_SUFFIXES):
+        raise UsageError(f'--out {path}: the predictions are written as a '
+                         f'pickle; give a file name ending in '
+                         f'{" or ".join(PICKLE_SUFFIXES)}')
+    if osp.exists(path):
+        raise UsageError(f'--out {path} exists; move it away or choose '
+                         f'another name (nothing was evaluated)')
+    folder = osp.dirname(osp.abspath(path))
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f'--out {path}: cannot write to {folder}')
+
+
+def draw_into(cfg, show_dir):
+    """Turn on the config's visualisation hook, writing into ``show_dir``."""
+    show_dir = osp.abspath(show_dir)
+    hooks = cfg.default_hooks
+    if cfg.default_scope == 'mmpretrain':
+        hooks.visualization = dict(type='VisualizationHook', enable=True,
+                                   out_dir=show_dir)
+        return
+    if 'visualization' not in hooks:
+        raise UsageError('--show-dir needs a visualization hook in '
+                         'default_hooks, as in mmdet\'s and mmseg\'s '
+                         'default_runtime')
+    hooks.visualization.draw = True
+    if cfg.default_scope == 'mmdet':
+        hooks.visualization.test_out_dir = show_dir
+    else:
+        # mmseg's hook saves through the visualizer's backends (into
+        # show_dir/vis_data/vis_image), every 50th image unless told.
+        cfg.visualizer.save_dir = show_dir
+        hooks.visualization.interval = 1
+
+
+def dump_metric(cfg, out):
+    """The metric that writes the predictions to ``out``, as each codebase's
+    tools/test.py adds it."""
+    if cfg.default_scope == 'mmdet':
+        from mmdet.evaluation import DumpDetResults
+        return DumpDetResults(out_file_path=out)
+    from mmengine.evaluator import DumpResults
+    return DumpResults(out_file_path=out)
 
 
 def main():
@@ -28,13 +105,22 @@ def main():
     cfg = load_config(args)
     if not osp.isfile(args.checkpoint):
         raise UsageError(f'checkpoint file not found: {args.checkpoint}')
+    if args.out:
+        check_out_file(args.out)
     check_data(cfg, ['test_dataloader'])
     # The evaluated weights come from the checkpoint, not the pretrained
     # backbone, so a missing ImageNet file does not matter here.
     cfg.model.get('backbone', {}).pop('init_cfg', None)
     cfg.load_from = args.checkpoint
+    if args.tta:
+        use_tta(cfg, args.config)
+    if args.show_dir:
+        draw_into(cfg, args.show_dir)
     with mmengine_loading(trust=args.trust_checkpoint):
-        Runner.from_cfg(cfg).test()
+        runner = Runner.from_cfg(cfg)
+        if args.out:
+            runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))
+        runner.test()
 
 
 if __name__ == '__main__':
