@@ -33,6 +33,9 @@ setup(
     python_requires='>=3.8',
     install_requires=read_requirements('torch') +
     read_requirements('mminstall') + read_requirements('runtime'),
-    extras_require={'tests': read_requirements('tests')},
+    extras_require={
+        'tests': read_requirements('tests'),
+        'deploy': read_requirements('deploy'),
+    },
     zip_safe=False,
 )

@@ -32,3 +32,17 @@ def fresh_visualizers():
     from mmengine.visualization import Visualizer
     for cls in _subclasses(Visualizer):
         cls._instance_dict.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_loggers():
+    """Forget MMEngine's loggers after each test.
+
+    They are named singletons too, and their console handlers hold the
+    stream pytest captured for the test that made them: a later test
+    logging through one writes to a closed stream, and Python's logging
+    prints "--- Logging error ---" with a traceback on the current stderr.
+    """
+    yield
+    from mmengine.logging import MMLogger
+    MMLogger._instance_dict.clear()

@@ -73,9 +73,9 @@ else
     "${INSTALL[@]}" --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
 fi
 
-step "OpenMMLab codebases and runtime needs (requirements/mminstall.txt, runtime.txt, tests.txt)"
+step "OpenMMLab codebases and runtime needs (requirements/mminstall.txt, runtime.txt, tests.txt, deploy.txt)"
 "${INSTALL[@]}" -r "$ROOT/requirements/mminstall.txt" -r "$ROOT/requirements/runtime.txt" \
-    -r "$ROOT/requirements/tests.txt"
+    -r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/deploy.txt"
 
 step "mmhirivit (editable)"
 "${INSTALL[@]}" --no-deps --no-build-isolation -e "$ROOT"
