@@ -10,6 +10,9 @@ Example::
 
     python tools/demo.py                       # the full demo
     python tools/demo.py --cfg-options train_cfg.max_iters=20  # a smoke run
+    python tools/demo.py configs/maskrcnn_r18_demo_toy.py      # the reference
+    python tools/demo.py --cfg-options model.backbone.frozen_stages=5 \
+        --work-dir work_dirs/maskrcnn_hirivit_t_demo_toy_frozen  # control
 """
 import argparse
 import glob
@@ -57,6 +60,23 @@ def draw_predictions(cfg_path, checkpoint, images, out_dir):
     return osp.join(out_dir, 'vis')
 
 
+def describe(cfg):
+    """The trained model in words, e.g. ``MaskRCNN + HIRI-ViT-T (stem and
+    stages 1-5 frozen)`` or ``MaskRCNN + ResNet-18``."""
+    backbone = cfg.model.backbone
+    if backbone.type.endswith('HIRIViT'):
+        arch = backbone.arch
+        name = f'HIRI-ViT-{arch.upper() if isinstance(arch, str) else arch}'
+    else:
+        name = f'{backbone.type}-{backbone.depth}' if 'depth' in backbone \
+            else backbone.type
+    frozen = backbone.get('frozen_stages', -1)
+    if frozen >= 0:
+        name += f' (stem and stages 1-{frozen} frozen)' if frozen \
+            else ' (stem frozen)'
+    return f'{cfg.model.type} + {name}'
+
+
 def run_demo(args):
     cfg = load_config(args)
     data_root = cfg.train_dataloader.dataset.data_root
@@ -82,7 +102,7 @@ def run_demo(args):
                                images[:args.num_images],
                                osp.join(cfg.work_dir, 'predictions'))
     print('\n' + '=' * 60)
-    print(f'HIRI-ViT-T Mask R-CNN on toy COCO ({TOY["num_val"]} val images)')
+    print(f'{describe(cfg)} on toy COCO ({TOY["num_val"]} val images)')
     print(f'  bbox mAP: {metrics["bbox"]:.3f}')
     print(f'  segm mAP: {metrics["segm"]:.3f}')
     print(f'  training + evaluation: {minutes} min {seconds:02d} s')

@@ -26,6 +26,7 @@ def test_demo_trains_evaluates_and_draws(toy_root, tmp_path, capsys):
         'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
         'train_dataloader.batch_size=2')
     out = capsys.readouterr().out
+    assert 'MaskRCNN + HIRI-ViT-T on toy COCO' in out
     assert 'bbox mAP:' in out and 'segm mAP:' in out
     assert 'training + evaluation:' in out
     assert len(list((tmp_path / 'predictions' / 'vis').glob('*.jpg'))) == 1
