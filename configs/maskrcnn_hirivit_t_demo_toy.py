@@ -13,7 +13,7 @@ metainfo = dict(classes=('sports ball', 'kite', 'book'))
 # on the finest map set the step time, and at 384 the run fits 1.3x the
 # updates of 512 in the same time, which scored better.
 image_scale = (384, 384)
-max_iters = 920  # about the ResNet-18 run's wall time on 2 cores (README)
+max_iters = 920  # the ResNet-18 reference is timed against it (docs/demo.md)
 roi_layer = dict(type='RoIAlign', output_size=7, sampling_ratio=1)
 
 model = dict(
