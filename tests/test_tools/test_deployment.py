@@ -70,6 +70,18 @@ def test_upernet_exports_for_its_shape_only(toy_root, tmp_path, capsys):
     assert _input_dims(out) == [1, 3, 128, 128]
 
 
+def test_classifier_of_the_pretraining_recipe_exports(tmp_path, capsys):
+    """The recipe's model is mmhirivit's EMADistillClassifier, a subclass of
+    mmpretrain's classifier: exported to its class scores."""
+    out = tmp_path / 'cls.onnx'
+    run_tool(TOOL, repo_path('configs/hirivit_t_in1k_demo_toy.py'), out,
+             '--shape', 64, 64, '--verify', '--runs', 1)
+    printed = capsys.readouterr().out
+    assert 'dynamic height/width' in printed and printed.count('ok ') == 2
+    [output] = onnx.load(str(out)).graph.output
+    assert output.type.tensor_type.shape.dim[1].dim_value == 1000
+
+
 @pytest.mark.parametrize('args, words', [
     (['configs/maskrcnn_hirivit_s_1x_coco.py'], 'proposals'),
     (['x'], 'neither an arch'),
@@ -82,6 +94,12 @@ def test_refusals_are_one_line(args, words, capsys, tmp_path):
     message = error_line(capsys, TOOL, model, tmp_path / 'm.onnx',
                          '--shape', 64, 64, *rest)
     assert words in message
+
+
+def test_too_small_shape_is_refused(capsys, tmp_path):
+    message = error_line(capsys, TOOL, 't', tmp_path / 't.onnx', '--shape',
+                         48, 64)
+    assert '--shape 48 64' in message and 'at least 64' in message
 
 
 def test_existing_file_is_not_replaced(capsys, tmp_path):

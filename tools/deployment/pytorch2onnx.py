@@ -38,6 +38,7 @@ import torch.nn.functional as F
 import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.cli import UsageError, add_trust_arg, run_cli
 from mmhirivit.models import HIRIViT
+from mmhirivit.models.backbones.hirivit import MIN_INPUT_SIZE
 from mmhirivit.utils.checkpoint import load_checkpoint_file
 from mmhirivit.utils.models import build_from_scratch, read_config
 
@@ -96,21 +97,30 @@ def flatten(outputs):
 
 
 def kind_of(model):
-    """'detector', 'segmenter' or 'classifier'; raises UsageError for models
-    whose graph ONNX tracing cannot keep."""
-    codebase = type(model).__module__.split('.')[0]
-    if codebase == 'mmseg':
+    """'detector', 'segmenter' or 'classifier', by the codebases' base
+    classes (so subclasses defined elsewhere, like mmhirivit's
+    EMADistillClassifier, count); raises UsageError for models whose graph
+    ONNX tracing cannot keep and for anything else."""
+    from mmdet.models.detectors import BaseDetector
+    from mmpretrain.models.classifiers import BaseClassifier
+    from mmseg.models.segmentors import BaseSegmentor
+    if isinstance(model, BaseSegmentor):
         return 'segmenter'
-    if codebase == 'mmpretrain':
+    if isinstance(model, BaseClassifier):
         return 'classifier'
-    if codebase == 'mmdet' and not hasattr(model, 'roi_head'):
+    if isinstance(model, BaseDetector) and not hasattr(model, 'roi_head'):
         return 'detector'
+    if isinstance(model, BaseDetector):
+        raise UsageError(
+            f'{type(model).__name__} cannot be exported whole: its RoI heads '
+            f'pick a data-dependent number of proposals by NMS, which a '
+            f'traced ONNX graph would freeze to one image\'s count. Export '
+            f'its backbone (the arch name) or a one-stage detector, '
+            f'segmenter or classifier config')
     raise UsageError(
-        f'{type(model).__name__} cannot be exported whole: its RoI heads '
-        f'pick a data-dependent number of proposals by NMS, which a traced '
-        f'ONNX graph would freeze to one image\'s count. Export its backbone '
-        f'(the arch name) or a one-stage detector, segmenter or classifier '
-        f'config')
+        f'{type(model).__name__} is none of what can be exported: an mmdet '
+        f'one-stage detector, an mmseg segmenter or an mmpretrain '
+        f'classifier (or a subclass of one)')
 
 
 def build(model_arg, checkpoint, trust):
@@ -220,9 +230,10 @@ def main():
     if osp.exists(args.out):
         raise UsageError(f'{args.out} exists; move it away or choose another '
                          f'name')
-    if min(args.shape) < 32:
+    if min(args.shape) < MIN_INPUT_SIZE:
         raise UsageError(f'--shape {args.shape[0]} {args.shape[1]}: height '
-                         f'and width must be at least 32')
+                         f'and width must be at least {MIN_INPUT_SIZE} '
+                         f'(HIRI-ViT\'s largest stride)')
     model, names = build(args.model, args.checkpoint, args.trust_checkpoint)
     inputs = torch.zeros(1, 3, *args.shape)
     static = args.static or needs_static(model)
@@ -233,7 +244,9 @@ def main():
         return
     shapes = [tuple(args.shape)]
     if not static:
-        shapes.append((args.shape[0] + 64, args.shape[1] - 32))
+        height, width = args.shape
+        other = width - 32 if width - 32 >= MIN_INPUT_SIZE else width + 32
+        shapes.append((height + 64, other))
     failed = []
     for shape in shapes:
         row, passed = verify(model, args.out, shape, args.rtol, args.runs)
