@@ -108,9 +108,9 @@ def kind_of(model):
         return 'segmenter'
     if isinstance(model, BaseClassifier):
         return 'classifier'
-    if isinstance(model, BaseDetector) and not hasattr(model, 'roi_head'):
-        return 'detector'
     if isinstance(model, BaseDetector):
+        if not hasattr(model, 'roi_head'):
+            return 'detector'
         raise UsageError(
             f'{type(model).__name__} cannot be exported whole: its RoI heads '
             f'pick a data-dependent number of proposals by NMS, which a '
