@@ -15,7 +15,7 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 from mmhirivit.engine.runner import CheckpointSaveError
-from mmhirivit.utils.checkpoint import UnsafeCheckpointError
+from mmhirivit.utils.checkpoint import CheckpointError
 from mmhirivit.utils.convert import ConversionError
 from mmhirivit.utils.dropin import check_backbone
 from mmhirivit.utils.models import read_config
@@ -209,7 +209,8 @@ def check_data(cfg, dataloaders):
 
 
 def _missing_local(path):
-    return bool(path) and '://' not in path and not osp.isfile(path)
+    return bool(path) and '://' not in path and not osp.isfile(
+        osp.expanduser(path))
 
 
 def check_pretrained(cfg):
@@ -232,12 +233,12 @@ def check_pretrained(cfg):
 
 
 def run_cli(main):
-    """Run ``main()``, printing a :class:`UsageError`, a refused checkpoint,
-    a failed conversion or a checkpoint that could not be saved as one line
-    (exit 1)."""
+    """Run ``main()``, printing a :class:`UsageError`, a checkpoint that
+    could not be loaded (missing, refused, damaged), a failed conversion or a
+    checkpoint that could not be saved as one line (exit 1)."""
     try:
         main()
-    except (UsageError, UnsafeCheckpointError, ConversionError,
+    except (UsageError, CheckpointError, ConversionError,
             CheckpointSaveError) as err:
         sys.exit(f'error: {err}')
     finally:

@@ -103,7 +103,8 @@ def dump_metric(cfg, out):
 def main():
     args = parse_args()
     cfg = load_config(args)
-    if not osp.isfile(args.checkpoint):
+    if '://' not in args.checkpoint and not osp.isfile(
+            osp.expanduser(args.checkpoint)):
         raise UsageError(f'checkpoint file not found: {args.checkpoint}')
     if args.out:
         check_out_file(args.out)

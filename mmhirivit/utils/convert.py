@@ -13,8 +13,8 @@ from collections import OrderedDict
 import torch
 
 from mmhirivit.models import HIRIViT
-from mmhirivit.utils.checkpoint import (UnsafeCheckpointError,
-                                        load_checkpoint_file)
+from mmhirivit.utils.checkpoint import (CheckpointError, load_checkpoint_file,
+                                        open_checkpoint)
 from mmhirivit.version import __version__
 
 
@@ -34,19 +34,10 @@ TIMM_EMA_KEYS = ('model_ema', 'state_dict_ema')
 def _load(src, trust=False):
     """``(checkpoint, sha256)`` of ``src``, reading the file once; safely
     unless ``trust`` (see :func:`load_checkpoint_file`)."""
-    if not osp.isfile(src):
-        raise ConversionError('no such file')
-    with open(src, 'rb') as f:
+    with open_checkpoint(src) as f:
         data = f.read()
-    try:
-        checkpoint = load_checkpoint_file(io.BytesIO(data), trust=trust,
-                                          name=src)
-    except UnsafeCheckpointError:
-        raise
-    except Exception as err:  # torch raises many types for a bad file
-        reason = str(err).strip().splitlines()[0] if str(err) else ''
-        raise ConversionError(f'not a readable PyTorch checkpoint '
-                              f'({type(err).__name__}: {reason})') from None
+    checkpoint = load_checkpoint_file(io.BytesIO(data), trust=trust,
+                                      name=src)
     if not isinstance(checkpoint, dict):
         raise ConversionError(f'holds a {type(checkpoint).__name__}, not a '
                               f'checkpoint dict')
@@ -243,12 +234,14 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         force (bool): Overwrite an existing ``dst`` (never ``src``).
         trust (bool): Load ``src`` with the full unpickler, which runs
             whatever it asks for; by default it is loaded safely and refused
-            (:class:`UnsafeCheckpointError`) if it needs more.
+            (:class:`~mmhirivit.utils.checkpoint.UnsafeCheckpointError`) if it
+            needs more.
 
     Returns:
         tuple: ``(meta, dropped)``: the written ``meta`` and the source keys
         that are not backbone weights.
     """
+    src, dst = osp.expanduser(src), osp.expanduser(dst)
     if osp.exists(dst):
         if osp.exists(src) and osp.samefile(src, dst):
             raise ConversionError(f'{dst} is the source checkpoint; choose '
@@ -266,6 +259,8 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         model = load_strictly(backbone, arch)
     except ConversionError as err:
         raise ConversionError(f'{src}: {err}')
+    except CheckpointError:  # names the file and what is wrong with it
+        raise
     except (ValueError, TypeError) as err:  # a bad --arch
         raise ConversionError(f'--arch: {err}')
     meta = dict(

@@ -106,8 +106,8 @@ def _truncated(weights, path):
 
 @pytest.mark.parametrize('case, words', [
     ('missing', 'no such file'),
-    ('text', 'src.pth: not a readable PyTorch checkpoint'),
-    ('truncated', 'not a readable PyTorch checkpoint'),
+    ('text', 'src.pth: not a PyTorch checkpoint'),
+    ('truncated', 'src.pth: truncated or damaged'),
     ('list', 'holds a list, not a checkpoint dict'),
     ('resnet', 'src.pth: does not hold HIRI-ViT weights'),
     ('no_weights', 'no weights found'),

@@ -85,7 +85,7 @@ def test_classifier_of_the_pretraining_recipe_exports(tmp_path, capsys):
 @pytest.mark.parametrize('args, words', [
     (['configs/maskrcnn_hirivit_s_1x_coco.py'], 'proposals'),
     (['x'], 'neither an arch'),
-    (['t', '--checkpoint', 'missing.pth'], 'not found'),
+    (['t', '--checkpoint', 'missing.pth'], 'missing.pth: no such file'),
 ])
 def test_refusals_are_one_line(args, words, capsys, tmp_path):
     model, *rest = args

@@ -1,21 +1,46 @@
-"""Nothing in a checkpoint runs: checkpoints load with torch's weights_only
-unpickler and exactly the types MMEngine's own checkpoints need; a file that
-needs more is refused with one line, unless the user trusts it."""
+"""A checkpoint is data: nothing in it runs, by any path.
+
+The tests build malicious checkpoints of each kind (a command in
+``__reduce__``, numpy state that makes raw bytes into object pointers, a
+stored config that is Python code) and drive them through every way the
+tools, configs and documented library calls load a checkpoint: each scheme
+MMEngine knows (a path, ``~``, ``http://`` from a loopback server started
+here, ``torchvision://``, ``open-mmlab://`` and ``mmcls://`` from a hub cache
+planted here), resume (by path and through ``last_checkpoint``),
+``load_from``, ``init_cfg``, the inferencer, the converter, the exporter and
+the benchmark. Each is refused in one line with its command never run, and
+loads with ``--trust-checkpoint``, the documented escape.
+"""
+import functools
+import http.server
+import io
+import json
 import os
+import os.path as osp
+import pickle
+import struct
 import subprocess
 import sys
+import threading
+import zipfile
 
+import numpy as np
 import pytest
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.runner.checkpoint import (CheckpointLoader, get_external_models,
+                                        get_mmcls_models,
+                                        get_torchvision_models)
 
-from helpers import error_line, run_tool, toy_config
-from mmhirivit.utils.checkpoint import (UnsafeCheckpointError,
-                                        load_checkpoint_file,
-                                        mmengine_loading)
+from helpers import error_line, repo_path, run_tool, toy_config
+from mmhirivit.models import HIRIViT
+from mmhirivit.utils.checkpoint import (SAFE_GLOBALS, CheckpointError,
+                                        UnsafeCheckpointError,
+                                        load_checkpoint_file, mmengine_loading)
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
 CONVERTER = 'model_converters/hirivit_to_backbone.py'
+EXPORTER = 'deployment/pytorch2onnx.py'
+STEP_TIME = 'analysis_tools/train_step_time.py'
 
 
 class RunsCode:
@@ -28,29 +53,166 @@ class RunsCode:
         return os.system, (f'touch {self.marker}', )
 
 
+class ObjectArray:
+    """Pickles as numpy's own array pickle with an object dtype over raw
+    bytes: reading an element would dereference 0x4141... ."""
+
+    def __reduce__(self):
+        return (np.ndarray.__reduce__(np.zeros(1))[0],
+                (np.ndarray, (0, ), b'b'),
+                (1, (2, ), np.dtype('O'), False, b'A' * 16))
+
+
+class FlaggedDtype:
+    """A float64 dtype whose state sets numpy's object flags."""
+
+    def __reduce__(self):
+        state = (3, '<', None, None, None, -1, -1, 63)
+        return np.dtype, ('f8', False, True), state
+
+
+class FlaggedArray:
+
+    def __reduce__(self):
+        return (np.ndarray.__reduce__(np.zeros(1))[0],
+                (np.ndarray, (0, ), b'b'),
+                (1, (2, ), FlaggedDtype(), False, b'A' * 16))
+
+
+UNSAFE = {
+    'reduce': ('posix.system', lambda marker: RunsCode(marker)),
+    'object_dtype': ("numpy dtype 'O8'", lambda marker: ObjectArray()),
+    'dtype_state': ('numpy dtype state', lambda marker: FlaggedArray()),
+}
+
+
 @pytest.fixture
-def malicious(tmp_path):
-    """A checkpoint whose loading would run a command; and its marker."""
-    marker = tmp_path / 'command_ran'
+def marker(tmp_path):
+    return tmp_path / 'command_ran'
+
+
+@pytest.fixture
+def malicious(tmp_path, marker):
+    """A checkpoint whose loading would run a command."""
     path = tmp_path / 'malicious.pth'
     torch.save({'state_dict': {}, 'meta': {'note': RunsCode(marker)}}, path)
-    return path, marker
+    return path
 
 
-def _refused(message, path):
-    assert f'refusing to load checkpoint {path}' in message
-    assert 'posix.system' in message and '--trust-checkpoint' in message
+def _refused(message, name, needs='posix.system'):
+    assert f'refusing to load checkpoint {name}' in message
+    assert needs in message and '--trust-checkpoint' in message
 
 
-def test_importing_the_package_changes_no_loading_default(malicious):
-    path, marker = malicious
+@pytest.mark.parametrize('kind', sorted(UNSAFE))
+def test_unsafe_content_is_refused_and_loads_when_trusted(
+        kind, tmp_path, marker):
+    needs, make = UNSAFE[kind]
+    path = tmp_path / f'{kind}.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'x': make(marker)}, path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        load_checkpoint_file(str(path))
+    _refused(str(info.value), path, needs)
+    assert '\n' not in str(info.value) and not marker.exists()
+    if kind == 'reduce':  # trusted, the file is unpickled as it asks
+        load_checkpoint_file(str(path), trust=True)
+        assert marker.exists()
+
+
+def _numpy1(path, obj):
+    """``obj`` saved as numpy 1.x pickles it (``numpy.core.multiarray``)."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, 'w') as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith('data.pkl'):
+                data = data.replace(b'numpy._core.multiarray',
+                                    b'numpy.core.multiarray')
+            dst.writestr(info, data)
+    return path
+
+
+def test_numpy_data_loads_in_the_forms_numpy_writes(tmp_path):
+    data = {'a': np.arange(6.).reshape(2, 3), 'i': np.int64(7),
+            'b': np.array([True, False]), 'c': np.complex64(1j),
+            'big': np.arange(3, dtype='>i4')}
+    for path in (tmp_path / 'np2.pth', tmp_path / 'np1.pth'):
+        if path.name == 'np1.pth':
+            _numpy1(path, data)
+        else:
+            torch.save(data, path)
+        loaded = load_checkpoint_file(str(path))
+        for key, value in data.items():
+            np.testing.assert_array_equal(loaded[key], value)
+            assert loaded[key].dtype.str[1:] == value.dtype.str[1:]
+    with zipfile.ZipFile(tmp_path / 'np1.pth') as archive:
+        [pkl] = [n for n in archive.namelist() if n.endswith('data.pkl')]
+        assert b'numpy.core.multiarray' in archive.read(pkl)
+
+
+def _legacy(path):
+    torch.save({'w': torch.ones(2)}, path,
+               _use_new_zipfile_serialization=False)
+
+
+def _truncated(path):
+    buf = io.BytesIO()
+    torch.save({'w': torch.ones(100)}, buf)
+    path.write_bytes(buf.getvalue()[:buf.tell() // 2])
+
+
+def _safetensors(path):
+    header = json.dumps({'w': {'dtype': 'F32', 'shape': [1],
+                               'data_offsets': [0, 4]}}).encode()
+    path.write_bytes(struct.pack('<Q', len(header)) + header + bytes(4))
+
+
+BAD_FILES = {
+    'missing': (lambda path: None, 'no such file'),
+    'folder': (lambda path: path.mkdir(), 'is a folder'),
+    'empty': (lambda path: path.write_bytes(b''), 'the file is empty'),
+    'garbage': (lambda path: path.write_text('not a checkpoint\n' * 4),
+                'neither a zip archive nor a pickle'),
+    'pickle': (lambda path: path.write_bytes(pickle.dumps({'w': 1})),
+               'a plain pickle'),
+    'legacy': (_legacy, "PyTorch's legacy format"),
+    'truncated': (_truncated, 'truncated or damaged'),
+    'safetensors': (_safetensors, 'a safetensors file'),
+    'other_zip': (lambda path: zipfile.ZipFile(path, 'w').writestr('x', 'y'),
+                  'not a PyTorch checkpoint'),
+}
+
+
+@pytest.mark.parametrize('kind', sorted(BAD_FILES))
+def test_bad_files_end_in_one_line(kind, tmp_path, capsys):
+    make, words = BAD_FILES[kind]
+    src = tmp_path / 'src.pth'
+    make(src)
+    before = src.read_bytes() if src.is_file() else None
+    message = error_line(capsys, CONVERTER, src, tmp_path / 'dst.pth')
+    assert message.startswith(f'error: cannot load checkpoint {src}: ')
+    assert words in message
+    assert not (tmp_path / 'dst.pth').exists()
+    if before is not None:
+        assert src.read_bytes() == before
+
+
+def test_legacy_format_loads_when_trusted(tmp_path):
+    _legacy(tmp_path / 'legacy.pth')
+    checkpoint = load_checkpoint_file(tmp_path / 'legacy.pth', trust=True)
+    assert torch.equal(checkpoint['w'], torch.ones(2))
+
+
+def test_importing_the_package_changes_no_loading_default(malicious, marker):
     code = ('import os, pickle, torch, mmhirivit\n'
             'assert "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD" not in os.environ\n'
             'from mmhirivit.utils.checkpoint import SAFE_GLOBALS\n'
             'allowed = torch.serialization.get_safe_globals()\n'
             'assert not any(g in allowed for g in SAFE_GLOBALS)\n'
+            'assert torch.load is torch.serialization.load\n'
             'try:\n'
-            f'    torch.load({str(path)!r})\n'
+            f'    torch.load({str(malicious)!r})\n'
             'except pickle.UnpicklingError:\n'
             '    print("refused")\n')
     env = {k: v for k, v in os.environ.items()
@@ -60,70 +222,252 @@ def test_importing_the_package_changes_no_loading_default(malicious):
     assert 'refused' in out and not marker.exists()
 
 
-def test_load_checkpoint_file_refuses_and_trusts_on_request(malicious):
-    path, marker = malicious
-    with pytest.raises(UnsafeCheckpointError) as info:
-        load_checkpoint_file(str(path))
-    assert info.value.names == ['posix.system'] and not marker.exists()
-    load_checkpoint_file(str(path), trust=True)
-    assert marker.exists()
+def test_mmengine_loading_is_scoped_and_nests(malicious, marker):
+    original = CheckpointLoader._schemes[''], torch.load
+    with mmengine_loading(trust=True):
+        with mmengine_loading():  # keeps the enclosing block's trust
+            torch.load(str(malicious), weights_only=False)
+        assert marker.exists()
+        marker.unlink()
+        with mmengine_loading(trust=False):
+            with pytest.raises(UnsafeCheckpointError):
+                torch.load(str(malicious), weights_only=False)
+    assert (CheckpointLoader._schemes[''], torch.load) == original
+    assert not marker.exists()
+    assert not any(g in torch.serialization.get_safe_globals()
+                   for g in SAFE_GLOBALS)
 
 
-def test_mmengine_loading_is_scoped(malicious):
-    path, marker = malicious
-    original = CheckpointLoader._schemes['']
+@pytest.fixture
+def served(tmp_path):
+    """A loopback HTTP server over ``tmp_path/www``; yields its base URL."""
+    root = tmp_path / 'www'
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f'http://127.0.0.1:{server.server_address[1]}'
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty torch hub cache of this test's own; yields its folder."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    folder = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _url_of(name):
+    """The URL MMEngine downloads a ``scheme://model`` name from."""
+    scheme, model = name.split('://')
+    table = {'torchvision': get_torchvision_models,
+             'open-mmlab': get_external_models,
+             'mmcls': get_mmcls_models}[scheme]()
+    return table[model]
+
+
+# One model name of each name scheme MMEngine resolves to a download URL.
+NAMED = ('torchvision://resnet18', 'open-mmlab://resnet50_v1c',
+         'mmcls://resnet50')
+
+
+def _place(content, file_name, how, tmp_path, served, hub_cache,
+           monkeypatch):
+    """Put the checkpoint ``content`` where ``how`` finds it; return the name
+    to load it by."""
+    if how in ('path', 'tilde'):
+        monkeypatch.setenv('HOME', str(tmp_path))
+        (tmp_path / file_name).write_bytes(content)
+        return str(tmp_path / file_name) if how == 'path' else \
+            f'~/{file_name}'
+    if how == 'http':
+        root, url = served
+        (root / file_name).write_bytes(content)
+        return f'{url}/{file_name}'
+    # A model name whose file is already in the hub cache (nothing is
+    # downloaded; the cache is as untrusted as any other file).
+    (hub_cache / osp.basename(_url_of(how))).write_bytes(content)
+    return how
+
+
+def _as_bytes(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize('how', ['path', 'tilde', 'http', *NAMED])
+def test_every_scheme_loads_safely(how, tmp_path, served, hub_cache,
+                                   monkeypatch, marker):
+    # (mmcls:// keeps the backbone's weights, without their prefix.)
+    weights = {'state_dict': {'backbone.conv.weight': torch.arange(4.)}}
+    honest = _place(_as_bytes(weights), 'honest.pth', how, tmp_path, served,
+                    hub_cache, monkeypatch)
     with mmengine_loading():
-        with pytest.raises(UnsafeCheckpointError):
-            CheckpointLoader.load_checkpoint(str(path))
-    assert CheckpointLoader._schemes[''] is original and not marker.exists()
+        loaded = CheckpointLoader.load_checkpoint(honest, 'cpu')
+    [value] = loaded['state_dict'].values()
+    torch.testing.assert_close(value, torch.arange(4.))
 
-
-def test_converter_refuses(malicious, tmp_path, capsys):
-    path, marker = malicious
-    dst = tmp_path / 'backbone.pth'
-    _refused(error_line(capsys, CONVERTER, path, dst), path)
-    assert not marker.exists() and not dst.exists()
-
-
-@pytest.mark.parametrize('how', ['resume', 'load_from', 'init_cfg'])
-def test_train_refuses(how, malicious, toy_root, tmp_path, capsys):
-    path, marker = malicious
-    extra = {
-        'resume': {},
-        'load_from': {'load_from': str(path)},
-        'init_cfg': {'model.backbone.init_cfg': dict(
-            _delete_=True, type='Pretrained', checkpoint=str(path),
-            prefix='backbone.')},
-    }[how]
-    config = toy_config(DEMO, toy_root / 'coco', tmp_path / 'work',
-                        extra=extra)
-    args = ['--resume', path] if how == 'resume' else []
-    _refused(error_line(capsys, 'train.py', config, *args), path)
+    evil = _place(_as_bytes({'x': RunsCode(marker)}), 'evil.pth', how,
+                  tmp_path, served, hub_cache, monkeypatch)
+    with mmengine_loading(), pytest.raises(UnsafeCheckpointError):
+        CheckpointLoader.load_checkpoint(evil, 'cpu')
+    # torch.hub itself, asked to unpickle fully, is held to the same door.
+    url = evil if how == 'http' else _url_of(how) if how in NAMED else \
+        'file://' + str(tmp_path / 'evil.pth')
+    with mmengine_loading(), pytest.raises(UnsafeCheckpointError):
+        torch.hub.load_state_dict_from_url(url, weights_only=False)
     assert not marker.exists()
 
 
-def test_test_tool_refuses(malicious, toy_root, tmp_path, capsys):
-    path, marker = malicious
+def test_backbone_init_loads_safely_outside_the_tools(served, marker):
+    root, url = served
+    (root / 'evil.pth').write_bytes(_as_bytes({'x': RunsCode(marker)}))
+    backbone = HIRIViT(arch='t', init_cfg=dict(
+        type='Pretrained', checkpoint=f'{url}/evil.pth'))
+    with pytest.raises(UnsafeCheckpointError):
+        backbone.init_weights()
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('how', [
+    'resume', 'resume_auto', 'resume_http', 'load_from', 'load_from_http',
+    'init_cfg', 'init_cfg_http'
+])
+def test_train_refuses(how, malicious, served, toy_root, tmp_path, capsys,
+                       marker):
+    root, url = served
+    (root / 'malicious.pth').write_bytes(malicious.read_bytes())
+    name = f'{url}/malicious.pth' if how.endswith('_http') else str(
+        malicious)
+    work_dir = tmp_path / 'work'
+    extra = {}
+    if how.startswith('load_from'):
+        extra = {'load_from': name}
+    elif how.startswith('init_cfg'):
+        extra = {'model.backbone.init_cfg': dict(
+            _delete_=True, type='Pretrained', checkpoint=name,
+            prefix='backbone.')}
+    config = toy_config(DEMO, toy_root / 'coco', work_dir, extra=extra)
+    args = []
+    if how == 'resume_auto':
+        (work_dir / 'last_checkpoint').write_text(name)
+        args = ['--resume']
+    elif how.startswith('resume'):
+        args = ['--resume', name]
+    message = error_line(capsys, 'train.py', config, *args)
+    assert 'refusing to load checkpoint' in message
+    assert 'posix.system' in message and not marker.exists()
+
+
+@pytest.mark.parametrize('how', ['path', 'http'])
+def test_test_tool_refuses(how, malicious, served, toy_root, tmp_path, capsys,
+                           marker):
+    root, url = served
+    (root / 'malicious.pth').write_bytes(malicious.read_bytes())
+    name = f'{url}/malicious.pth' if how == 'http' else malicious
     config = toy_config(DEMO, toy_root / 'coco', tmp_path / 'work')
-    _refused(error_line(capsys, 'test.py', config, path), path)
+    message = error_line(capsys, 'test.py', config, name)
+    assert 'refusing to load checkpoint' in message and not marker.exists()
+
+
+@pytest.mark.parametrize('tool, args', [
+    ('demo.py', lambda config, ckpt: [config, '--cfg-options',
+                                      f'load_from={ckpt}']),
+    (CONVERTER, lambda config, ckpt: [ckpt, osp.join(osp.dirname(ckpt),
+                                                     'backbone.pth')]),
+    (EXPORTER, lambda config, ckpt: ['t', osp.join(osp.dirname(ckpt),
+                                                   't.onnx'), '--shape', 64,
+                                     64, '--checkpoint', ckpt]),
+    (STEP_TIME, lambda config, ckpt: [config, '--steps', 1, '--warmup', 0,
+                                      '--checkpoint', ckpt]),
+])
+def test_other_tools_refuse(tool, args, malicious, toy_root, tmp_path, capsys,
+                            marker):
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path / 'work')
+    _refused(error_line(capsys, tool, *args(config, str(malicious))),
+             malicious)
     assert not marker.exists()
+    assert not (tmp_path / 'backbone.pth').exists()
+    assert not (tmp_path / 't.onnx').exists()
 
 
-def test_trust_checkpoint_is_an_explicit_choice(malicious, tmp_path):
-    path, marker = malicious
+def test_trust_checkpoint_is_an_explicit_choice(malicious, tmp_path, marker):
     # Trusted, the file is unpickled (its command runs) and then rejected
     # for holding no weights.
     with pytest.raises(SystemExit) as info:
-        run_tool(CONVERTER, path, tmp_path / 'backbone.pth',
+        run_tool(CONVERTER, malicious, tmp_path / 'backbone.pth',
                  '--trust-checkpoint')
     assert marker.exists()
-    assert 'no weights found' in str(info.value.code) or \
-        'HIRI-ViT' in str(info.value.code)
+    assert 'does not hold HIRI-ViT weights' in str(info.value.code)
 
 
-def test_safe_loading_reads_a_real_training_checkpoint(toy_root, tmp_path):
-    config = toy_config(DEMO, toy_root / 'coco', tmp_path, iters=1)
-    run_tool('train.py', config)
-    checkpoint = load_checkpoint_file(str(tmp_path / 'iter_1.pth'))
+@pytest.fixture(scope='module')
+def trained(toy_root, tmp_path_factory):
+    """A real checkpoint of tools/train.py (the demo config, 1 iteration)."""
+    work_dir = tmp_path_factory.mktemp('trained')
+    run_tool('train.py', toy_config(DEMO, toy_root / 'coco', work_dir))
+    return work_dir / 'iter_1.pth'
+
+
+def test_safe_loading_reads_a_real_training_checkpoint(trained):
+    checkpoint = load_checkpoint_file(str(trained))
     history = checkpoint['message_hub']['log_scalars']['train/loss']
     assert history.mean() > 0 and checkpoint['meta']['iter'] == 1
+    # The config text MMEngine stored is set aside, unread.
+    assert 'cfg' not in checkpoint['meta']
+    assert 'cfg' not in checkpoint['message_hub']['runtime_info']
+
+
+def test_stored_config_text_never_runs(trained, toy_root, tmp_path, marker):
+    code = f'import os\nos.system("touch {marker}")\n'
+    checkpoint = torch.load(str(trained), weights_only=False)
+    checkpoint['meta'].update(config=code, cfg=code)
+    checkpoint['message_hub']['runtime_info']['cfg'] = code
+    planted = tmp_path / 'planted.pth'
+    torch.save(checkpoint, planted)
+
+    # Resuming from it continues the run; trusted, the text is not run
+    # either.
+    work_dir = tmp_path / 'work'
+    config = toy_config(DEMO, toy_root / 'coco', work_dir, iters=2, extra=dict(
+        default_hooks=dict(checkpoint=dict(interval=1))))
+    run_tool('train.py', config, '--resume', planted)
+    assert (work_dir / 'iter_2.pth').exists() and not marker.exists()
+    assert 'config' not in load_checkpoint_file(planted, trust=True)['meta']
+
+    # An inferencer asked to take the config from the checkpoint finds none.
+    from mmdet.apis import DetInferencer
+    with mmengine_loading(), pytest.raises(ValueError, match='config'):
+        DetInferencer(model=None, weights=str(planted), device='cpu')
+    assert not marker.exists()
+
+
+def test_inferencer_refuses(malicious, marker):
+    from mmdet.apis import DetInferencer
+    with mmengine_loading(), pytest.raises(UnsafeCheckpointError):
+        DetInferencer(model=repo_path(DEMO),
+                      weights=str(malicious), device='cpu')
+    assert not marker.exists()
+
+
+def test_bad_resume_file_is_one_line(toy_root, tmp_path, capsys):
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path / 'work')
+    _truncated(tmp_path / 'cut.pth')
+    for name, words in [(tmp_path / 'cut.pth', 'truncated or damaged'),
+                        ('~/no_such.pth', 'no_such.pth: no such file')]:
+        message = error_line(capsys, 'train.py', config, '--resume', name)
+        assert 'cannot load checkpoint' in message and words in message
+
+
+def test_checkpoint_errors_are_value_errors():
+    assert issubclass(CheckpointError, ValueError)
+    assert issubclass(UnsafeCheckpointError, pickle.UnpicklingError)

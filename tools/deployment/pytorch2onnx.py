@@ -141,8 +141,6 @@ def build(model_arg, checkpoint, trust):
 
 
 def load_weights(model, checkpoint, trust):
-    if not osp.isfile(checkpoint):
-        raise UsageError(f'checkpoint file not found: {checkpoint}')
     state = load_checkpoint_file(checkpoint, trust=trust)
     state = state.get('state_dict', state)
     if isinstance(model, HIRIViT):

@@ -23,6 +23,7 @@ from mmengine.model import BaseModule, ModuleList, Sequential
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmhirivit.registry import MODELS
+from mmhirivit.utils.checkpoint import mmengine_loading
 
 NUM_STAGES = 5
 STRIDES = (4, 8, 16, 32, 64)
@@ -632,6 +633,13 @@ class HIRIViT(BaseModule):
             yield self.stages[i]
             if i in self.out_indices:
                 yield getattr(self, f'norm{i}')
+
+    def init_weights(self):
+        """Initialise as ``init_cfg`` says; a ``Pretrained`` checkpoint loads
+        safely (:func:`~mmhirivit.utils.checkpoint.mmengine_loading`), also
+        when the model is built outside the tools."""
+        with mmengine_loading():
+            super().init_weights()
 
     def _freeze_stages(self):
         for module in self._frozen_modules():
