@@ -67,9 +67,17 @@ class AtomicCheckpointRunner(Runner):
                 f'continue with --resume.')
 
 
+RNG_HOOK = 'mmhirivit.RNGStateHook'
+
+
 def build_runner(cfg):
     """The runner of ``cfg``: its own ``runner_type`` if it names one (with
-    MMEngine's plain saving), else :class:`AtomicCheckpointRunner`."""
+    MMEngine's plain saving), else :class:`AtomicCheckpointRunner`; either
+    way with :class:`~mmhirivit.engine.hooks.RNGStateHook`, so that a resumed
+    run continues as the uninterrupted one would."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') in (RNG_HOOK, 'RNGStateHook') for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type=RNG_HOOK)]
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return AtomicCheckpointRunner.from_cfg(cfg)

@@ -30,6 +30,16 @@ def _checkpoints(work_dir):
                   for p in glob.glob(osp.join(str(work_dir), 'iter_*.pth')))
 
 
+def _tensors(node, prefix=''):
+    """The tensors in a nested dict/list, by their path."""
+    if isinstance(node, torch.Tensor):
+        return {prefix: node}
+    items = node.items() if isinstance(node, dict) else enumerate(node) \
+        if isinstance(node, (list, tuple)) else []
+    return {name: tensor for key, value in items
+            for name, tensor in _tensors(value, f'{prefix}/{key}').items()}
+
+
 def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
         toy_root, tmp_path):
     straight = tmp_path / 'straight'
@@ -65,9 +75,16 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
     assert _checkpoints(resumed) == _checkpoints(straight) == [
         'iter_2.pth', 'iter_4.pth'
     ]
-    for work_dir in (straight, resumed):
-        ckpt = load_checkpoint_file(str(work_dir / 'iter_4.pth'))
-        assert ckpt['meta']['iter'] == 4
+    # The same weights and optimiser state, bit for bit: the checkpoint of
+    # iteration 2 held everything the run needs (RNGStateHook restores the
+    # random state the RPN and RoI samplers draw from).
+    ends = [load_checkpoint_file(str(work_dir / 'iter_4.pth'))
+            for work_dir in (straight, resumed)]
+    assert [end['meta']['iter'] for end in ends] == [4, 4]
+    for part in ('state_dict', 'optimizer'):
+        assert _tensors(ends[0][part]).keys() == _tensors(ends[1][part]).keys()
+        for name, tensor in _tensors(ends[0][part]).items():
+            assert torch.equal(tensor, _tensors(ends[1][part])[name]), name
     logs = sorted(glob.glob(str(resumed / '*' / '*.log')))
     with open(logs[-1]) as f:
         text = f.read()
