@@ -93,7 +93,9 @@ def test_step_timer_prints_step_and_parts(toy_root, tmp_path, capsys):
     assert {'backbone', 'neck', 'rpn_head', 'roi_head.bbox_head',
             'roi_head.mask_head'} <= set(parts)
     assert 'roi_head' not in parts
-    assert 'RoIAlignFunction' in out
+    # The profiler's table follows; which operators top it depends on the
+    # machine, so only its columns are checked.
+    assert 'Self CPU time total' in out and 'Input Shapes' in out
 
 
 def test_step_timer_refuses_no_steps(capsys):
