@@ -7,23 +7,39 @@ from mmhirivit.utils import complexity
 from mmhirivit.utils.models import build_classifier
 
 
-def test_attention_macs_are_counted():
+class MatmulAttention(torch.nn.Module):
+    """Attention written with matmul, as Swin's and PVTv2's."""
+
+    def forward(self, q, k, v):
+        return (q @ k.transpose(-2, -1)).softmax(-1) @ v
+
+
+def test_attention_macs_are_counted_and_skipped():
     tokens, dims, heads = 49, 64, 2
     attn = MultiheadAttention(dims, heads)
-    macs = complexity(attn, (torch.rand(1, tokens, dims), ))['flops']
+    result = complexity(attn, (torch.rand(1, tokens, dims), ))
     linear = tokens * dims * 3 * dims + tokens * dims * dims
     # q k^T and attn v: N x N x head_dim each, per head.
     sdpa = heads * tokens * tokens * 2 * (dims // heads)
-    assert macs == linear + sdpa
+    assert result['flops'] == linear + sdpa
+    assert result['flops_skipped'] == linear
+
+    q = torch.rand(heads, tokens, dims // heads)
+    result = complexity(MatmulAttention(), (q, q, q))
+    assert result['flops'] == sdpa and result['flops_skipped'] == 0
 
 
 def test_get_flops_tool_prints_a_table(capsys):
     run_tool('analysis_tools/get_flops.py', 't', '--sizes', '224', '448',
              '--classifier', '--breakdown')
     out = capsys.readouterr().out
+    assert 'attention products counted' in out
+    assert 'attention products skipped' in out
     row = next(line for line in out.splitlines() if line.startswith('| t |'))
     gflops = [float(v) for v in row.strip('| \n').split('|')[2:]]
-    assert len(gflops) == 2 and 3.5 < gflops[1] / gflops[0] < 4.5
+    # (224 counted, 224 skipped, 448 counted, 448 skipped)
+    assert len(gflops) == 4 and 3.5 < gflops[2] / gflops[0] < 4.5
+    assert gflops[1] <= gflops[0] and gflops[3] < gflops[2]
     assert '| backbone.stages.3 |' in out
 
 
@@ -53,10 +69,14 @@ def test_calibrate_zoo_prints_both_constraints(capsys):
     cells = [c.strip() for c in tiny.strip('|').split('|')]
     assert cells[:4] == ['t', '16, 32, 64, 128, 256', '2, 2, 2, 2, 2',
                          '8, 8, 8, 4, 4']
-    gflops_448, gflops_896, growth = map(float, cells[5:8])
-    assert abs(gflops_896 / gflops_448 - growth) < 0.01
-    mask_rcnn, ratio = float(cells[8]), float(cells[9])
-    assert mask_rcnn > 0 and ratio > 0
+    at_448, skipped_448, at_896, skipped_896, growth = map(
+        float, cells[5:10])
+    assert abs(at_896 / at_448 - growth) < 0.01
+    assert skipped_448 < at_448 and skipped_896 < at_896
+    # Mask R-CNN counted, / Swin-T, skipped, / Swin-T; then RetinaNet.
+    counted, ratio, skipped, skipped_ratio = map(float, cells[10:14])
+    assert 0 < skipped <= counted and ratio > 0 and skipped_ratio > 0
+    assert len(cells) == 18
 
 
 @pytest.mark.parametrize('arch,words', [

@@ -7,7 +7,9 @@ Peak memory is the CUDA allocator's peak on a GPU; on the CPU (Linux) it is
 the peak resident-set growth of one forward pass (VmHWM after resetting it
 through /proc/self/clear_refs), each measured in a fresh process because the
 CPU allocator keeps no peak statistic. GFLOPs are
-multiply-accumulates as ``mmhirivit.utils.complexity`` counts them.
+multiply-accumulates as ``mmhirivit.utils.complexity`` counts them, with the
+attention products counted and skipped (OpenMMLab's module-hook
+convention).
 
 Example::
 
@@ -137,6 +139,7 @@ def main():
             model.to(device)
             rows.append(dict(
                 model=name, size=size, gflops=cost['flops'] / 1e9,
+                gflops_skipped=cost['flops_skipped'] / 1e9,
                 params=cost['params'] / 1e6,
                 ms=latency_ms(model, x, args.warmup, args.repeats),
                 mb=peak_memory_mb(name, model, size, device)))
@@ -145,13 +148,15 @@ def main():
     print(f'\ndevice: {args.device} ({torch.get_num_threads()} threads)'
           if device.type == 'cpu' else
           f'\ndevice: {torch.cuda.get_device_name(device)}')
-    print('| model | size | params (M) | GFLOPs | latency (ms) | peak mem (MB)'
-          f' | GFLOPs / {REFERENCE} | latency / {REFERENCE} |')
-    print('| --- ' * 8 + '|')
+    print('| model | size | params (M) | GFLOPs, attention products counted '
+          '| GFLOPs, skipped | latency (ms) | peak mem (MB) '
+          f'| GFLOPs (counted) / {REFERENCE} | latency / {REFERENCE} |')
+    print('| --- ' * 9 + '|')
     for r in rows:
         base = ref[r['size']]
         print(f'| {r["model"]} | {r["size"]} | {r["params"]:.1f} | '
-              f'{r["gflops"]:.2f} | {r["ms"]:.1f} | {r["mb"]:.0f} | '
+              f'{r["gflops"]:.2f} | {r["gflops_skipped"]:.2f} | '
+              f'{r["ms"]:.1f} | {r["mb"]:.0f} | '
               f'{r["gflops"] / base["gflops"]:.2f} | '
               f'{r["ms"] / base["ms"]:.2f} |')
     if args.out:

@@ -8,9 +8,12 @@ Mask R-CNN and RetinaNet with that backbone at the paper's COCO scale
 (``--det-shape``, default 1600x2666), each divided by the same detector with
 Swin-T at half that size, the usual 800x1333 (mmdet's own Swin-T configs,
 counted in this run; §5.2: at twice the resolution HIRI-ViT-S costs about
-what a small four-stage backbone costs at the usual one). The Swin-T row gives the
-classifier growth of mmpretrain's Swin-T for comparison. GFLOPs are
-multiply-accumulates as ``tools/analysis_tools/get_flops.py`` counts them.
+what a small four-stage backbone costs at the usual one). The Swin-T row
+gives the classifier growth of mmpretrain's Swin-T for comparison. GFLOPs
+are multiply-accumulates as ``tools/analysis_tools/get_flops.py`` counts
+them, in both conventions: attention products (q k^T, attn v) counted (the
+ImageNet costs and the growth), and skipped, as OpenMMLab's module-hook
+counter and the papers' detection tables count.
 
 Candidates are arch_zoo names, JSON dicts, or the entries of a JSON file
 mapping names to either::
@@ -86,9 +89,12 @@ def candidates_from_args(args):
 
 
 def gflops(model, height, width):
+    """``(counted, skipped, params)``: GFLOPs with the attention products
+    counted and skipped, and M params."""
     with torch.no_grad():
         result = complexity(model, tensor_mode_inputs(model, height, width))
-    return result['flops'] / 1e9, result['params'] / 1e6
+    return (result['flops'] / 1e9, result['flops_skipped'] / 1e9,
+            result['params'] / 1e6)
 
 
 def detector_with(config, arch):
@@ -109,42 +115,47 @@ def main():
     det_h, det_w = args.det_shape
     swin_h, swin_w = det_h // 2, det_w // 2
     swin = {
-        name: gflops(build_for_counting(ref), swin_h, swin_w)[0]
+        name: gflops(build_for_counting(ref), swin_h, swin_w)[:2]
         for name, (_, ref) in DETECTORS.items()
     }
     header = ['arch', 'embed_dims', 'depths', 'mlp_ratios', 'params (M)'] + [
-        f'GFLOPs @ {s}' for s in CLS_SIZES
-    ] + [f'{CLS_SIZES[1]} / {CLS_SIZES[0]}'] + [
-        col for name in DETECTORS
-        for col in (f'{name} @ {det_h}x{det_w}', '/ Swin-T')
+        f'GFLOPs @ {s}, {convention}' for s in CLS_SIZES
+        for convention in ('counted', 'skipped')
+    ] + [f'{CLS_SIZES[1]} / {CLS_SIZES[0]}, counted'] + [
+        col for name in DETECTORS for convention in ('counted', 'skipped')
+        for col in (f'{name} @ {det_h}x{det_w}, {convention}', '/ Swin-T')
     ]
+    print('GFLOPs: attention products (q k^T, attn v) counted, and skipped '
+          "as OpenMMLab's module-hook counter and the papers' detection "
+          'tables count\n')
     print('| ' + ' | '.join(header) + ' |')
     print('|' + ' --- |' * len(header), flush=True)
 
     swin_cls = build_for_counting(read_config(SWIN_T_CLASSIFIER))
     cls = [gflops(swin_cls, s, s) for s in CLS_SIZES]
     print(f'| Swin-T (mmdet/mmpretrain, detectors at {swin_h}x{swin_w}) '
-          f'| | | | {fmt(cls[0][1])} | ' +
-          ' | '.join(fmt(f) for f, _ in cls) +
+          f'| | | | {fmt(cls[0][2])} | ' +
+          ' | '.join(fmt(f) for c in cls for f in c[:2]) +
           f' | {fmt(cls[1][0] / cls[0][0])} | ' +
-          ' | '.join(f'{fmt(swin[name], 1)} | 1.00' for name in DETECTORS) +
-          ' |', flush=True)
+          ' | '.join(f'{fmt(f, 1)} | 1.00' for name in DETECTORS
+                     for f in swin[name]) + ' |', flush=True)
     for name, arch in pairs:
         settings = HIRIViT._parse_arch(arch)
         classifier = build_classifier(arch).eval()
         cls = [gflops(classifier, s, s) for s in CLS_SIZES]
         dets = [
-            gflops(detector_with(config, arch), det_h, det_w)[0]
+            gflops(detector_with(config, arch), det_h, det_w)[:2]
             for config, _ in DETECTORS.values()
         ]
         row = [name] + [
             ', '.join(str(v) for v in settings[key])
             for key in ('embed_dims', 'depths', 'mlp_ratios')
-        ] + [fmt(cls[0][1])] + [fmt(f) for f, _ in cls] + [
+        ] + [fmt(cls[0][2])] + [fmt(f) for c in cls for f in c[:2]] + [
             fmt(cls[1][0] / cls[0][0])
         ] + [
             col for det, ref in zip(dets, DETECTORS)
-            for col in (fmt(det, 1), fmt(det / swin[ref]))
+            for f, f_swin in zip(det, swin[ref])
+            for col in (fmt(f, 1), fmt(f / f_swin))
         ]
         print('| ' + ' | '.join(row) + ' |', flush=True)
 

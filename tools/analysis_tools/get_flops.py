@@ -1,5 +1,8 @@
 """Params and GFLOPs (multiply-accumulates, as ``mmengine.analysis`` counts
-them, attention included) of HIRI-ViT backbones, classifiers or any config.
+them) of HIRI-ViT backbones, classifiers or any config, in both conventions:
+with the attention products (q k^T, attn v) counted, and skipped as
+OpenMMLab's module-hook counter and the papers' detection tables count
+(``mmhirivit.utils.complexity``).
 
 Examples::
 
@@ -8,7 +11,7 @@ Examples::
     # the ImageNet classifier (backbone + pooling + linear head), by stage
     python tools/analysis_tools/get_flops.py s --classifier --shape 448 \
         --breakdown
-    # a whole detector or segmenter from its config, ours or a codebase's
+    # whole detectors from their configs, ours and a codebase's, one run
     python tools/analysis_tools/get_flops.py \
         configs/maskrcnn_hirivit_s_1x_coco.py --shape 1600 2666
     python tools/analysis_tools/get_flops.py \
@@ -22,13 +25,15 @@ import torch
 from mmhirivit.models import HIRIViT
 from mmhirivit.models.backbones.hirivit import NUM_STAGES
 from mmhirivit.utils import complexity
+from mmhirivit.utils.complexity import CONVENTIONS
 from mmhirivit.utils.models import (build_classifier, build_for_counting,
                                     tensor_mode_inputs)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument(
         'models', nargs='+',
         help='HIRI-ViT arch names (t, s, b, l, ...) and/or config files '
@@ -80,8 +85,12 @@ def build(name, classifier):
 def main():
     args = parse_args()
     shapes = shapes_from_args(args)
+    print(f'GFLOPs: multiply-accumulates, {CONVENTIONS[0]} (q k^T, attn v) '
+          f'and {CONVENTIONS[1]} (as OpenMMLab\'s module-hook counter and '
+          f'the papers\' detection tables)\n')
     header = '| model | params (M) | ' + ' | '.join(
-        f'GFLOPs @ {h}x{w}' for h, w in shapes) + ' |'
+        f'GFLOPs @ {h}x{w}, {convention}' for h, w in shapes
+        for convention in CONVENTIONS) + ' |'
     print(header)
     print('|' + ' --- |' * (header.count('|') - 1), flush=True)
     breakdowns = []
@@ -93,19 +102,21 @@ def main():
                 results.append(
                     complexity(model, tensor_mode_inputs(model, h, w),
                                stages))
-        print(f'| {name} | {results[0]["params"] / 1e6:.2f} | ' +
-              ' | '.join(f'{r["flops"] / 1e9:.2f}' for r in results) + ' |',
-              flush=True)
+        print(f'| {name} | {results[0]["params"] / 1e6:.2f} | ' + ' | '.join(
+            f'{r[key] / 1e9:.2f}' for r in results
+            for key in ('flops', 'flops_skipped')) + ' |', flush=True)
         if args.breakdown:
             breakdowns.append((name, shapes, results))
     for name, shapes, results in breakdowns:
         for (h, w), result in zip(shapes, results):
             print(f'\n{name} at {h}x{w}, by part:')
-            print('| part | params (M) | GFLOPs | share |')
-            print('| --- | --- | --- | --- |')
-            for part, flops, params in result['breakdown']:
+            print(f'| part | params (M) | GFLOPs, {CONVENTIONS[0]} | share | '
+                  f'GFLOPs, {CONVENTIONS[1]} |')
+            print('| --- | --- | --- | --- | --- |')
+            for part, flops, skipped, params in result['breakdown']:
                 print(f'| {part} | {params / 1e6:.2f} | {flops / 1e9:.3f} | '
-                      f'{100 * flops / result["flops"]:.1f}% |')
+                      f'{100 * flops / result["flops"]:.1f}% | '
+                      f'{skipped / 1e9:.3f} |')
 
 
 if __name__ == '__main__':
