@@ -188,6 +188,54 @@ def _frozen(module):
         not any(m.training for m in module.modules())
 
 
+# Windowed attention (ours, for detection-scale inputs): T's stages 4-5 have
+# 2 blocks each; at 448 their grids are 14x14 and 7x7, at 384 12x12 and 6x6.
+@pytest.mark.parametrize('size', [448, 384])
+def test_windows_as_large_as_the_map_are_global_attention(size):
+    torch.manual_seed(0)
+    global_ = HIRIViT(arch=TINY, out_indices=(3, 4)).eval()
+    windowed = HIRIViT(arch=TINY, out_indices=(3, 4),
+                       window_size=(14, 7)).eval()
+    # The same parameters: ImageNet weights load unchanged.
+    windowed.load_state_dict(global_.state_dict(), strict=True)
+    x = torch.rand(1, 3, size, size)
+    with torch.no_grad():
+        for ours, theirs in zip(windowed(x), global_(x)):
+            torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_windows_pad_crop_train_and_keep_global_blocks():
+    model = HIRIViT(arch=TINY, out_indices=(3, 4), window_size=(4, None),
+                    global_blocks=((-1, ), ()))
+    assert [b.window_size for b in model.stages[3]] == [4, None]
+    assert [b.window_size for b in model.stages[4]] == [None, None]
+    x = torch.rand(2, 3, 320, 448)  # stage 4: 10x14 tokens, padded to 12x16
+    outs = model(x)
+    assert [o.shape[-2:] for o in outs] == [(10, 14), (5, 7)]
+    sum(o.sum() for o in outs).backward()
+    assert model.stages[3][0].attn.qkv.weight.grad is not None
+    # A window smaller than the map differs from global attention.
+    global_ = HIRIViT(arch=TINY, out_indices=(3, 4)).eval()
+    global_.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert not torch.allclose(model.eval()(x)[0], global_(x)[0])
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    (dict(window_size=14), 'window_size must be None or two entries'),
+    (dict(window_size=(14, 0)), 'a positive int or None'),
+    (dict(global_blocks=((0, ), ())), 'needs window_size'),
+    (dict(window_size=(14, 7), global_blocks=((2, ), ())),
+     'global_blocks [2] out of range for stage 4, which has 2 blocks'),
+    (dict(window_size=(14, 7), global_blocks=(0, 1)),
+     'global_blocks must be two sequences'),
+])
+def test_bad_windows(kwargs, words):
+    with pytest.raises(ValueError) as info:
+        HIRIViT(arch=TINY, **kwargs)
+    assert words in str(info.value)
+
+
 @pytest.mark.parametrize('frozen_stages', [-1, 0, 1, 3, 5])
 def test_frozen_stages(frozen_stages):
     model = small(frozen_stages=frozen_stages, out_indices=(0, 1, 2, 3, 4))

@@ -240,13 +240,46 @@ class MultiheadAttention(BaseModule):
         self.qkv = nn.Linear(dims, dims * 3)
         self.proj = nn.Linear(dims, dims)
 
-    def forward(self, x):
-        """x: (B, N, C) tokens."""
+    def forward(self, x, mask=None):
+        """x: (B, N, C) tokens; mask: None, or (B, 1, 1, N) booleans, False
+        for keys no query may attend to."""
         B, N, C = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
-        x = F.scaled_dot_product_attention(q, k, v)
+        x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.proj(x.transpose(1, 2).reshape(B, N, C))
+
+
+def window_partition(x, window):
+    """(B, H, W, C) maps to ``(windows, mask, (Hp, Wp))``: (B * n, window²,
+    C) tokens of non-overlapping windows, the map padded at the bottom and
+    right to whole windows (``Hp`` x ``Wp``), and the key mask that keeps
+    the padding out of attention (None when there is none)."""
+    B, H, W, C = x.shape
+    pad_h, pad_w = -H % window, -W % window
+    Hp, Wp = H + pad_h, W + pad_w
+    mask = None
+    if pad_h or pad_w:
+        x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+        valid = torch.zeros(Hp, Wp, dtype=torch.bool, device=x.device)
+        valid[:H, :W] = True
+        mask = valid.reshape(Hp // window, window, Wp // window,
+                             window).transpose(1, 2).reshape(
+                                 1, -1, 1, 1, window * window)
+        mask = mask.expand(B, -1, -1, -1, -1).flatten(0, 1)
+    windows = x.reshape(B, Hp // window, window, Wp // window, window,
+                        C).transpose(2, 3).reshape(-1, window * window, C)
+    return windows, mask, (Hp, Wp)
+
+
+def window_reverse(windows, window, padded, size):
+    """The inverse of :func:`window_partition`: (B, H, W, C) maps of
+    ``size`` (H, W), the padding cropped."""
+    Hp, Wp = padded
+    C = windows.shape[-1]
+    x = windows.reshape(-1, Hp // window, Wp // window, window, window,
+                        C).transpose(2, 3).reshape(-1, Hp, Wp, C)
+    return x[:, :size[0], :size[1]]
 
 
 class TransformerBlock(BaseModule):
@@ -254,7 +287,12 @@ class TransformerBlock(BaseModule):
 
     ``x = x + MHA(LN(x)); x = x + CFFN(BN(x))``: LN before attention, BN
     before the CFFN (paper §3.5, "LN -> BN" ablation). **Ours**: drop-path on
-    both residual branches.
+    both residual branches, and the option of windowed attention
+    (``window_size``, for detection-scale inputs, as ViTDet does): the map is
+    padded at the bottom and right to whole windows, the padding is kept out
+    of attention by a key mask and cropped off again, so that a window as
+    large as the map gives global attention exactly. Windowing adds no
+    parameters.
 
     Args:
         dims (int): Channels.
@@ -263,23 +301,33 @@ class TransformerBlock(BaseModule):
         drop_path (float): Drop-path rate of this block.
         norm_cfg (dict): Config of the BN layer before the CFFN.
         act_cfg (dict): Config of the CFFN activation.
+        window_size (int, optional): Attend within non-overlapping windows of
+            this many tokens per side; None (the paper) attends globally.
         init_cfg (dict, optional): Initialisation config.
     """
 
     def __init__(self, dims, num_heads, mlp_ratio, drop_path, norm_cfg,
-                 act_cfg, init_cfg=None):
+                 act_cfg, window_size=None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.window_size = window_size
         self.norm1 = nn.LayerNorm(dims)
         self.attn = MultiheadAttention(dims, num_heads)
         self.norm2 = build_norm_layer(norm_cfg, dims)[1]
         self.ffn = CFFN(dims, mlp_ratio, act_cfg)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
+    def _attention(self, x):
+        """Attention over (B, H, W, C) tokens, globally or in windows."""
+        B, H, W, C = x.shape
+        if self.window_size is None:
+            return self.attn(x.reshape(B, H * W, C)).reshape(B, H, W, C)
+        windows, mask, padded = window_partition(x, self.window_size)
+        return window_reverse(self.attn(windows, mask), self.window_size,
+                              padded, (H, W))
+
     def forward(self, x):
-        B, C, H, W = x.shape
-        tokens = x.flatten(2).transpose(1, 2)
-        attn = self.attn(self.norm1(tokens))
-        x = x + self.drop_path(attn.transpose(1, 2).reshape(B, C, H, W))
+        attn = self._attention(self.norm1(x.permute(0, 2, 3, 1)))
+        x = x + self.drop_path(attn.permute(0, 3, 1, 2))
         return x + self.drop_path(self.ffn(self.norm2(x)))
 
 
@@ -430,6 +478,17 @@ class HIRIViT(BaseModule):
             ``out_indices`` entry). Defaults to True.
         head_dim (int): Channels per attention head in stages 4-5.
             Defaults to 32.
+        window_size (Sequence[int | None], optional): **Ours**, beyond the
+            paper, for detection-scale inputs: the attention window (tokens
+            per side) of stages 4 and 5, None for global attention in a
+            stage. ``(14, 7)`` gives each window the token grid a 448 input
+            has, so ImageNet weights see windows of the size they were
+            trained on (windowing adds no parameters). Defaults to None:
+            global attention everywhere, as the paper.
+        global_blocks (Sequence[Sequence[int]]): With ``window_size``, the
+            blocks (indices within stage 4, then stage 5; negatives count
+            from the end) that keep global attention, as ViTDet keeps a few
+            to join the windows. Defaults to ``((), ())``.
         ds_ratios (Sequence[float]): Expansion ratios of the four IRDS
             layers (**ours**). Defaults to ``(2, 2, 4, 4)``.
         norm_cfg (dict): Config of the BN layers. Defaults to
@@ -474,6 +533,8 @@ class HIRIViT(BaseModule):
                  with_cp: bool = False,
                  out_norms: Union[bool, Sequence[bool]] = True,
                  head_dim: int = 32,
+                 window_size: Optional[Sequence[Optional[int]]] = None,
+                 global_blocks: Sequence[Sequence[int]] = ((), ()),
                  ds_ratios: Sequence[float] = (2, 2, 4, 4),
                  norm_cfg: Dict = dict(type='BN'),
                  act_cfg: Dict = dict(type='GELU'),
@@ -524,6 +585,8 @@ class HIRIViT(BaseModule):
         self.out_channels = tuple(dims[i] for i in self.out_indices)
         self.strides = tuple(STRIDES[i] for i in self.out_indices)
 
+        windows = self._parse_windows(window_size, global_blocks, depths)
+
         self.stem = HRStem(in_channels, dims[0], norm_cfg, act_cfg)
         # On the CPU so that the model can also be built on the meta device.
         dpr = torch.linspace(0, drop_path_rate, sum(depths),
@@ -542,7 +605,8 @@ class HIRIViT(BaseModule):
             self.stages.append(
                 Sequential(*[
                     self._make_block(i, dims[i], ratios[i], p, head_dim,
-                                     norm_cfg, act_cfg) for p in block_dpr
+                                     norm_cfg, act_cfg, windows[i][j])
+                    for j, p in enumerate(block_dpr)
                 ]))
 
         if isinstance(out_norms, bool):
@@ -562,13 +626,51 @@ class HIRIViT(BaseModule):
 
     @staticmethod
     def _make_block(stage, dims, mlp_ratio, drop_path, head_dim, norm_cfg,
-                    act_cfg):
+                    act_cfg, window):
         if stage in HR_STAGES:
             return HRBlock(dims, mlp_ratio, drop_path, norm_cfg, act_cfg)
         if stage == 2:
             return CFFNBlock(dims, mlp_ratio, drop_path, norm_cfg, act_cfg)
         return TransformerBlock(dims, dims // head_dim, mlp_ratio, drop_path,
-                                norm_cfg, act_cfg)
+                                norm_cfg, act_cfg, window_size=window)
+
+    @staticmethod
+    def _parse_windows(window_size, global_blocks, depths):
+        """The attention window of every block of every stage (None:
+        global), from ``window_size`` and ``global_blocks``."""
+        attention = (3, 4)
+        windows = [[None] * depth for depth in depths]
+        if not isinstance(global_blocks, Sequence) or len(
+                global_blocks) != len(attention) or not all(
+                    isinstance(b, Sequence) and all(_is_int(i) for i in b)
+                    for b in global_blocks):
+            raise ValueError(f'global_blocks must be two sequences of block '
+                             f'indices (stage 4, stage 5), got '
+                             f'{global_blocks!r}')
+        if window_size is None:
+            if any(global_blocks):
+                raise ValueError(f'global_blocks={global_blocks!r} needs '
+                                 f'window_size: without it every block is '
+                                 f'global already')
+            return windows
+        if not isinstance(window_size, Sequence) or len(window_size) != len(
+                attention) or not all(
+                    w is None or (_is_int(w) and w > 0) for w in window_size):
+            raise ValueError(f'window_size must be None or two entries '
+                             f'(stage 4, stage 5), each a positive int or '
+                             f'None (global), got {window_size!r}')
+        for stage, window, keep in zip(attention, window_size, global_blocks):
+            depth = depths[stage]
+            bad = [i for i in keep if not -depth <= i < depth]
+            if bad:
+                raise ValueError(
+                    f'global_blocks {bad} out of range for stage '
+                    f'{stage + 1}, which has {depth} blocks (allowed: '
+                    f'{-depth}..{depth - 1})')
+            keep = {i % depth for i in keep}
+            windows[stage] = [None if i in keep else window
+                              for i in range(depth)]
+        return windows
 
     @classmethod
     def _parse_arch(cls, arch):
