@@ -11,4 +11,4 @@ demo: setup
 	$(PY) tools/demo.py
 
 test: setup
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=10

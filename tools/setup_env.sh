@@ -53,7 +53,7 @@ if mmcv_ok; then
     echo "mmcv $MMCV_VERSION with ops already installed"
 else
     if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
-        echo "no cached wheel in $WHEEL_DIR: compiling mmcv $MMCV_VERSION (about 13 minutes on 2 cores)"
+        echo "no cached wheel in $WHEEL_DIR: compiling mmcv $MMCV_VERSION (15-35 minutes on 2 cores, by machine)"
         SRC="$(mktemp -d)"
         "${PIP[@]}" download -q --no-deps --no-build-isolation --no-binary :all: "mmcv==$MMCV_VERSION" -d "$SRC"
         tar -xzf "$SRC"/mmcv-"$MMCV_VERSION".tar.gz -C "$SRC"

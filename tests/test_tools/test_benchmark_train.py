@@ -4,6 +4,7 @@ import argparse
 import runpy
 
 import pytest
+import torch
 
 from helpers import error_line, repo_path, run_tool
 
@@ -17,6 +18,8 @@ def _rows(out):
             if line.startswith('| ') and not line.startswith('| ---')][1:]
 
 
+@pytest.mark.skipif(torch.cuda.is_available(),
+                    reason='times the CPU path; a GPU is visible here')
 def test_prints_steps_memory_and_speed_with_and_without_cp(capsys):
     run_tool(TOOL, DEMO, 'mmpretrain::resnet/resnet18_8xb32_in1k.py',
              '--shapes', '128', '160', '96', '96', '--batch', '2',
@@ -37,7 +40,9 @@ def test_prints_steps_memory_and_speed_with_and_without_cp(capsys):
 @pytest.mark.parametrize('args,words', [
     ([DEMO], ['--shape H W']),
     ([DEMO, '--shapes', '128'], ['one H W pair per config']),
-    ([DEMO, '--shape', '128', '128', '--amp'], ['needs a GPU']),
+    pytest.param([DEMO, '--shape', '128', '128', '--amp'], ['needs a GPU'],
+                 marks=pytest.mark.skipif(torch.cuda.is_available(),
+                                          reason='a GPU is visible here')),
     (['nope.py', '--shape', '128', '128'], ['nope.py']),
 ])
 def test_bad_arguments_are_one_line(args, words, capsys):

@@ -18,6 +18,11 @@ from mmhirivit.cli import enable_amp
 from mmhirivit.utils.checkpoint import load_checkpoint_file
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
+# Where a GPU is visible the tools take the GPU path (NCCL, SyncBN, AMP).
+CPU_ONLY = pytest.mark.skipif(
+    torch.cuda.is_available(),
+    reason='checks the CPU-only path (gloo, per-process BN, --amp refused); '
+    'a GPU is visible here')
 
 
 def _demo(toy_root, work_dir, **extra):
@@ -186,6 +191,7 @@ def _dist_train(config, timeout=600):
                           timeout=timeout)
 
 
+@CPU_ONLY
 def test_dist_train_two_cpu_processes(toy_root, tmp_path):
     config = toy_config(DEMO, toy_root / 'coco', tmp_path, iters=2,
                         extra={'train_dataloader.batch_size': 1})
@@ -199,6 +205,7 @@ def test_dist_train_two_cpu_processes(toy_root, tmp_path):
     assert (tmp_path / 'iter_2.pth').is_file()
 
 
+@CPU_ONLY
 def test_dist_train_full_disk_ends_every_process(toy_root, tmp_path):
     """The main process cannot write a checkpoint: both processes end with
     the message at once, instead of one waiting for the other."""
@@ -215,6 +222,7 @@ def test_dist_train_full_disk_ends_every_process(toy_root, tmp_path):
     assert not glob.glob(str(tmp_path / '*.part'))
 
 
+@CPU_ONLY
 def test_amp_on_cpu_is_one_line(toy_root, tmp_path, capsys):
     config = toy_config(DEMO, toy_root / 'coco', tmp_path)
     for extra in (['--amp'], ['--amp', 'bf16'],

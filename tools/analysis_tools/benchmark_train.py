@@ -14,7 +14,7 @@ images per second as mmdet's ``benchmark.py`` reports it (data loading
 excluded). All configs run in this process, one after the other; the first
 row is the reference of the ratio columns.
 
-Example (the README's table)::
+Example (the table in docs/benchmarks.md)::
 
     python tools/analysis_tools/benchmark_train.py \
         configs/maskrcnn_hirivit_s_1x_coco.py \
