@@ -1,4 +1,4 @@
-# ATSS + HIRI-ViT-S, 3x, multi-scale 960-1600 (paper, section 4.2).
+# ATSS + HIRI-ViT-S, 3x, multi-scale 960-1600 (paper, §5.2).
 # mmdet's ATSS (atss/atss_r50_fpn_1x_coco.py), written as its changes to
 # mmdet's RetinaNet model (head, assigner, NMS), with the HIRI-ViT changes of
 # retinanet_hirivit_s_1x_coco.py, the 3x schedule and multi-scale training.

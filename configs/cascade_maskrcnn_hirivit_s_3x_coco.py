@@ -1,5 +1,5 @@
-# Cascade Mask R-CNN + HIRI-ViT-S, 3x, multi-scale 960-1600 (paper, section
-# 4.2). mmdet's Cascade Mask R-CNN with the changes of
+# Cascade Mask R-CNN + HIRI-ViT-S, 3x, multi-scale 960-1600 (paper, §5.2).
+# mmdet's Cascade Mask R-CNN with the changes of
 # maskrcnn_hirivit_s_1x_coco.py, the 3x schedule and multi-scale training.
 _base_ = [
     'mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py',

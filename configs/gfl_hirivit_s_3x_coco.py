@@ -1,4 +1,4 @@
-# GFL + HIRI-ViT-S, 3x, multi-scale 960-1600 (paper, section 4.2).
+# GFL + HIRI-ViT-S, 3x, multi-scale 960-1600 (paper, §5.2).
 # mmdet's GFL (gfl/gfl_r50_fpn_1x_coco.py) is ATSS with the generalized focal
 # head: atss_hirivit_s_3x_coco.py with mmdet's GFL head (anchor strides
 # doubled, as in ATSS).

@@ -1,4 +1,4 @@
-# Mask R-CNN + HIRI-ViT-B, 1x, single scale 1600 x 2666 (paper, section 4.2):
+# Mask R-CNN + HIRI-ViT-B, 1x, single scale 1600 x 2666 (paper, §5.2):
 # the S config with the B backbone and its stage-5 width.
 _base_ = './maskrcnn_hirivit_s_1x_coco.py'
 

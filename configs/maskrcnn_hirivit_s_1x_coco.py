@@ -1,4 +1,4 @@
-# Mask R-CNN + HIRI-ViT-S, 1x, single scale 1600 x 2666 (paper, section 4.2).
+# Mask R-CNN + HIRI-ViT-S, 1x, single scale 1600 x 2666 (paper, §5.2).
 # mmdet's Mask R-CNN with what HIRI-ViT changes written out below; the other
 # detector configs follow this one.
 _base_ = [
@@ -31,6 +31,10 @@ model = dict(
             type='Pretrained',
             checkpoint='checkpoints/hirivit_s_in1k_448_backbone.pth',
             prefix='backbone.')),
+    # "All other newly added layers are initialised with Xavier" (§5.2):
+    # mmdet's FPN and the box head's shared FCs already are (uniform). The
+    # RPN and the box predictors keep mmdet's normal init (std 0.01, 0.001)
+    # and the mask head its Kaiming init, which their losses are tuned for.
     neck=dict(in_channels=[64, 128, 320, 448]),
     rpn_head=dict(anchor_generator=dict(strides=[8, 16, 32, 64, 128])),
     roi_head=dict(

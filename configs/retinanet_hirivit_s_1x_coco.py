@@ -1,4 +1,4 @@
-# RetinaNet + HIRI-ViT-S, 1x, single scale 1600 x 2666 (paper, section 4.2).
+# RetinaNet + HIRI-ViT-S, 1x, single scale 1600 x 2666 (paper, §5.2).
 # mmdet's RetinaNet with what HIRI-ViT changes written out below, as in
 # maskrcnn_hirivit_s_1x_coco.py; ATSS and GFL follow this config.
 _base_ = [

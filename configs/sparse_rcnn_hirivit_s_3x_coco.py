@@ -1,4 +1,4 @@
-# Sparse R-CNN + HIRI-ViT-S, 3x, multi-scale 960-1600 (paper, section 4.2),
+# Sparse R-CNN + HIRI-ViT-S, 3x, multi-scale 960-1600 (paper, §5.2),
 # 100 learned proposals. Its learned proposals are relative to the image, so
 # only the RoI extractor's strides and finest_scale double. It keeps mmdet's
 # Sparse R-CNN optimiser (AdamW lr 2.5e-5, gradient clipping) with no weight

@@ -1,4 +1,4 @@
-# UPerNet + HIRI-ViT-B on ADE20K, 160k iterations (paper, section 4.3): the S
+# UPerNet + HIRI-ViT-B on ADE20K, 160k iterations (paper, §5.3): the S
 # config with the B backbone and its stage-5 width.
 _base_ = './upernet_hirivit_s_160k_ade20k.py'
 

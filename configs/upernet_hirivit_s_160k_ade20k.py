@@ -1,4 +1,4 @@
-# UPerNet + HIRI-ViT-S on ADE20K, 160k iterations (paper, section 4.3): AdamW
+# UPerNet + HIRI-ViT-S on ADE20K, 160k iterations (paper, §5.3): AdamW
 # lr 6e-5, weight decay 0.01, 1500 linear warm-up iterations then linear
 # decay, batch 16 as 8 GPUs x 2 images, sliding-window test. mmseg's UPerNet
 # with what HIRI-ViT changes written out below.

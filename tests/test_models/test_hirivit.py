@@ -57,11 +57,34 @@ def test_parts_are_the_papers():
     # shortcut, in IRDS-a as in IRDS-b.
     for irds in model.downsamples[1:]:
         assert isinstance(irds.shortcut[0], torch.nn.AvgPool2d)
-    # BN in the stem and stages 1-3, LN only before attention in stages 4-5.
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.LayerNorm):
-            assert name.startswith(('stages.3', 'stages.4'))
-            assert name.endswith('norm1')
+    # §4.4: BN in the stem, stages 1-3 and before every CFFN; LN in stages
+    # 4-5 otherwise: in IRDS-b, before attention and on their outputs.
+    model = HIRIViT(arch=TINY, out_indices=(0, 1, 2, 3, 4))
+    norms = {name: type(module).__name__
+             for name, module in model.named_modules()
+             if isinstance(module, (torch.nn.LayerNorm, _BatchNorm))}
+    layer_norms = {name for name, kind in norms.items()
+                   if kind in ('LayerNorm', 'LayerNorm2d')}
+    assert layer_norms == {
+        'downsamples.3.expand.1', 'downsamples.4.expand.1', 'norm3', 'norm4',
+        *(f'stages.{i}.{j}.norm1' for i in (3, 4) for j in range(2))}
+    assert {f'stages.{i}.{j}.norm2' for i in (3, 4) for j in range(2)} <= (
+        norms.keys() - layer_norms)
+    assert all(n.startswith(('stem', 'stages.0', 'stages.1', 'stages.2',
+                             'downsamples.1', 'downsamples.2', 'norm0',
+                             'norm1', 'norm2')) or n.endswith('norm2')
+               for n in norms.keys() - layer_norms)
+
+
+def test_layer_norms_of_stages_4_and_5_normalise_channels():
+    model = HIRIViT(arch=TINY, out_indices=(3, 4)).eval()
+    x = torch.rand(1, 3, 128, 128)
+    with torch.no_grad():
+        stage4, stage5 = model(x)
+    # The output LN's statistics are per position, over the channels.
+    for out in (stage4, stage5):
+        torch.testing.assert_close(out.mean(1), torch.zeros_like(out[:, 0]),
+                                   atol=1e-5, rtol=0)
 
 
 def test_irds_a_sums_its_two_branches():
@@ -159,7 +182,8 @@ def test_custom_arch_and_long_names():
     (dict(frozen_stages=-2), ValueError, ['-2', '-1..5']),
     (dict(out_norms=[True]), ValueError, ['one flag per out_indices']),
     (dict(in_channels=0), ValueError, ['in_channels', '0']),
-    (dict(norm_cfg=dict(type='LN')), ValueError, ["'LN'", "'SyncBN'"]),
+    (dict(norm_cfg=dict(type='LN')), ValueError,
+     ["'LN'", "'SyncBN'", 'stages 4-5 use LN otherwise (paper §4.4)']),
     (dict(norm_cfg='BN'), ValueError, ['norm_cfg', "'BN'"]),
     (dict(act_cfg=dict(type='Swish2')), ValueError, ['act_cfg', 'Swish2']),
     (dict(init_cfg='kaiming'), ValueError, ['init_cfg', "'kaiming'"]),

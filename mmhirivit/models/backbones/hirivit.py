@@ -2,8 +2,9 @@
 
 Yao, Li, Pan, Mei, TPAMI 2024 (arXiv 2403.11999). A five-stage CNN+ViT hybrid
 whose cost stays nearly flat when the input resolution doubles: an HR-stem and
-two stages of two-branch HR-blocks (§3.2, §3.3), a stage of CFFN blocks and two
-stages of Transformer blocks (§3.1), joined by IRDS down-sampling (§3.4).
+two stages of two-branch HR-blocks (§4.1, §4.2), a stage of CFFN blocks and
+two stages of Transformer blocks (§3, §4.6), joined by IRDS down-sampling
+(§4.3), with BN in the high-resolution stages and LN in the last two (§4.4).
 
 The paper's Table 1 and figures are not available; every detail the text
 leaves open is marked **ours** below, with the evidence it rests on
@@ -28,6 +29,7 @@ from mmhirivit.utils.checkpoint import mmengine_loading
 NUM_STAGES = 5
 STRIDES = (4, 8, 16, 32, 64)
 HR_STAGES = (0, 1)
+BN_STAGES = (0, 1, 2)  # high-resolution stages: BN; stages 4-5: LN (§4.4)
 MIN_INPUT_SIZE = 64
 
 
@@ -48,7 +50,8 @@ def _check_positive(values, length, name, what, integers=False):
                          f'got {values!r}')
 
 
-# The norms HIRI-ViT is built with: batch norms throughout (§3.5).
+# The batch norms ``norm_cfg`` may name: BN normalises the stem, stages 1-3
+# and every CFFN; stages 4-5 use LN otherwise (§4.4).
 BATCH_NORMS = ('BN', 'BN2d', 'SyncBN', 'MMSyncBN')
 
 
@@ -58,8 +61,9 @@ def _check_layer_cfgs(norm_cfg, act_cfg, init_cfg):
     if not isinstance(norm_cfg, dict) or norm_cfg.get(
             'type') not in BATCH_NORMS:
         raise ValueError(f'norm_cfg must be a dict with type one of '
-                         f'{BATCH_NORMS} (HIRI-ViT uses batch norms), got '
-                         f'{norm_cfg!r}')
+                         f'{BATCH_NORMS}: it is the batch norm of the stem, '
+                         f'stages 1-3 and every CFFN, while stages 4-5 use '
+                         f'LN otherwise (paper §4.4); got {norm_cfg!r}')
     if not isinstance(act_cfg, dict) or MODELS.get(act_cfg.get(
             'type')) is None:
         raise ValueError(f'act_cfg must be a dict whose type is a registered '
@@ -86,8 +90,16 @@ def _conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
         act_cfg=act_cfg)
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """LN over the channels of (B, C, H, W) maps: the norm of stages 4-5
+    outside the CFFN (paper §4.4)."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
 class HRStem(BaseModule):
-    """HR-stem (paper §3.2, Fig. 3c): output stride 4 with two branches.
+    """HR-stem (paper §4.1, Fig. 3c): output stride 4 with two branches.
 
     A 3x3 stride-2 conv halves the input. Then the high-resolution branch
     applies a light depthwise 3x3 conv followed by a 3x3 stride-2 conv, while
@@ -128,7 +140,7 @@ class HRStem(BaseModule):
 
 
 class HRBlock(BaseModule):
-    """HR-block (paper §3.3, Fig. 4) of stages 1 and 2, stacked in pairs: two
+    """HR-block (paper §4.2, Fig. 4) of stages 1 and 2, stacked in pairs: two
     HR-blocks replace each CFFN block of those stages (§5.4, Table 7 row 10).
 
     The high-resolution branch is one depthwise 3x3 conv at full resolution.
@@ -171,7 +183,7 @@ class HRBlock(BaseModule):
 
 
 class CFFN(BaseModule):
-    """Convolutional feed-forward network (paper §3.1, Eq. 3).
+    """Convolutional feed-forward network (paper §3, Eq. 3).
 
     ``CFFN(X) = FC(DWConv(z) + z)``, ``z = act(FC(X))``, with FC as 1x1 convs
     on NCHW maps and a depthwise 3x3 conv.
@@ -197,7 +209,7 @@ class CFFN(BaseModule):
 
 
 class CFFNBlock(BaseModule):
-    """A stage-3 block: ``x + DropPath(CFFN(BN(x)))`` (paper §3.5, no MHA).
+    """A stage-3 block: ``x + DropPath(CFFN(BN(x)))`` (paper §4.6, no MHA).
 
     **Ours**: pre-norm BN, residual and drop-path.
 
@@ -222,7 +234,7 @@ class CFFNBlock(BaseModule):
 
 
 class MultiheadAttention(BaseModule):
-    """Global multi-head self-attention over all tokens (paper §3.1).
+    """Global multi-head self-attention over all tokens (paper §3).
 
     No spatial reduction, as in the M-ViT baseline of stages 4-5. **Ours**:
     computed with ``torch.nn.functional.scaled_dot_product_attention`` so
@@ -283,16 +295,16 @@ def window_reverse(windows, window, padded, size):
 
 
 class TransformerBlock(BaseModule):
-    """Transformer block of stages 4-5 (paper §3.1, §3.5).
+    """Transformer block of stages 4-5 (paper §3, §4.6).
 
     ``x = x + MHA(LN(x)); x = x + CFFN(BN(x))``: LN before attention, BN
-    before the CFFN (paper §3.5, "LN -> BN" ablation). **Ours**: drop-path on
-    both residual branches, and the option of windowed attention
-    (``window_size``, for detection-scale inputs, as ViTDet does): the map is
-    padded at the bottom and right to whole windows, the padding is kept out
-    of attention by a key mask and cropped off again, so that a window as
-    large as the map gives global attention exactly. Windowing adds no
-    parameters.
+    before the CFFN ("we also replaced LN by BN in the CFFN blocks", §4.4).
+    **Ours**: drop-path on both residual branches, and the option of
+    windowed attention (``window_size``, for detection-scale inputs, as
+    ViTDet does): the map is padded at the bottom and right to whole windows,
+    the padding is kept out of attention by a key mask and cropped off
+    again, so that a window as large as the map gives global attention
+    exactly. Windowing adds no parameters.
 
     Args:
         dims (int): Channels.
@@ -332,7 +344,7 @@ class TransformerBlock(BaseModule):
 
 
 def downsample_shortcut(in_channels, out_channels):
-    """The down-sampling shortcut branch of IRDS-a and IRDS-b (paper §3.4).
+    """The down-sampling shortcut branch of IRDS-a and IRDS-b (paper §4.3).
 
     **Ours**: a 2x2 average pool (ceil mode, so odd sizes give
     ``ceil(H / 2)`` as the strided convs do) followed by a 1x1 conv when the
@@ -345,7 +357,7 @@ def downsample_shortcut(in_channels, out_channels):
 
 
 class IRDSa(BaseModule):
-    """IRDS-a down-sampling before stages 2 and 3 (paper §3.4, Fig. 5b).
+    """IRDS-a down-sampling before stages 2 and 3 (paper §4.3, Fig. 5b).
 
     IRDS is "a downsampling layer with two parallel branches". The main
     branch of IRDS-a is a 3x3 stride-2 conv that expands the channels, then a
@@ -379,28 +391,29 @@ class IRDSa(BaseModule):
 
 
 class IRDSb(BaseModule):
-    """IRDS-b down-sampling before stages 4 and 5 (paper §3.4, Fig. 5c).
+    """IRDS-b down-sampling before stages 4 and 5 (paper §4.3, Fig. 5c).
 
     Like an inverted residual block (1x1 expand, depthwise 3x3 stride-2, 1x1
     project), with normalisation and activation only after the first conv,
-    plus "an extra downsampling shortcut" (:func:`downsample_shortcut`).
+    plus "an extra downsampling shortcut" (:func:`downsample_shortcut`). The
+    norm is LN: IRDS-b leads into the low-resolution stages 4-5 (§4.4).
     **Ours**: the expansion is ``expand_ratio`` times the input width.
 
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
         expand_ratio (float): Hidden width as a multiple of ``in_channels``.
-        norm_cfg (dict): Config of the BN layer.
         act_cfg (dict): Config of the activation.
         init_cfg (dict, optional): Initialisation config.
     """
 
-    def __init__(self, in_channels, out_channels, expand_ratio, norm_cfg,
-                 act_cfg, init_cfg=None):
+    def __init__(self, in_channels, out_channels, expand_ratio, act_cfg,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         hidden = int(in_channels * expand_ratio)
-        self.expand = _conv_bn(in_channels, hidden, 1, norm_cfg=norm_cfg,
-                               act_cfg=act_cfg)
+        self.expand = Sequential(
+            nn.Conv2d(in_channels, hidden, 1, bias=False),
+            LayerNorm2d(hidden), build_activation_layer(act_cfg))
         self.dwconv = nn.Conv2d(hidden, hidden, 3, 2, 1, groups=hidden)
         self.project = nn.Conv2d(hidden, out_channels, 1)
         self.shortcut = downsample_shortcut(in_channels, out_channels)
@@ -416,7 +429,11 @@ class HIRIViT(BaseModule):
     Five stages at strides 4, 8, 16, 32 and 64 after an HR-stem: HR-blocks in
     stages 1-2, CFFN blocks in stage 3, Transformer blocks (global MHA + CFFN)
     in stages 4-5; IRDS-a before stages 2-3 and IRDS-b before stages 4-5
-    (paper §3.5). BN everywhere but the LN before attention.
+    (paper §4.6). "BN for the first three stages of high-resolution input,
+    LN for the last two stages of low-resolution input; we also replaced LN
+    by BN in the CFFN blocks" (§4.4): BN in the stem, stages 1-3 and before
+    every CFFN; LN in IRDS-b, before attention and on the outputs of stages
+    4-5.
 
     At twice the usual image size, stages 2-5 (``out_indices=(1, 2, 3, 4)``,
     the default) give the feature-map sizes a four-stage backbone's C2-C5
@@ -436,21 +453,27 @@ class HIRIViT(BaseModule):
     - Stages 2-5 at 448 play the roles of the four-stage baseline's stages
       1-4 at 224 (§5.4, "four stages -> five stages").
 
-    **Ours** (Table 1 is missing): stages 2-5 take the widths of the
-    siblings' S/B/L (64-128-320-448, 64-128-320-512, 96-192-384-512) and
-    stage 1 half the width of stage 2; stage 2 has two HR-blocks per block
-    of the siblings' first stage (3 -> 6) and stage 1 one pair. Stage 4 is
-    two blocks deep, and stages 3 and 5 take the depth the siblings give
-    their third stage: global attention at stride 32 dominates the cost at
-    the paper's detection scale (about 4200 tokens at 1600x2666), and §5.2
-    says HIRI-ViT-S at twice the resolution costs about what a small
-    four-stage backbone costs at the usual one. Stage 3 takes CFFN blocks
-    because a CFFN stage 3 "keeps accuracy and lowers GFLOPs" against a
-    Transformer one (§5.5, Table 8 row 4). The depths of stages 3 and 5 were
-    calibrated with ``tools/analysis_tools/calibrate_zoo.py`` against the
-    paper's costs (S: ~5.0 GFLOPs at 448; L: above 11.7, below MaxViT-L's
-    43.9). ``'t'`` is ours, for CPU demos and tests. Heads are ``head_dim``
-    (**ours**: 32, as in the siblings) channels wide.
+    - Stage 4 of S holds 8-10 blocks of global attention: the four-stage
+      baseline costs 4.7 GFLOPs at 224 and 21.5 fed 448 directly (§5.4,
+      Table 7 row 7). All but unreduced attention grows 4x and attention
+      products 16x, so (21.5 - 4 x 4.7) / 12 = 0.22 GFLOPs go to global
+      attention at 224, 2 x 196² x 320 = 25 M a block at width 320 on the
+      14x14 tokens of its stride 16, which is HIRI-ViT's stage 4 at 448.
+
+    **Ours** (Table 1 is missing): stages 2-5 take the widths, heads (32
+    channels) and MLP ratios of the authors' siblings' S/B/L (Wave-ViT,
+    Dual-ViT: 64-128-320-448, 64-128-320-512, 96-192-384-512) and stage 1
+    half the width of stage 2. Depths follow the siblings' stages 1-4 (S
+    3-4-6-3, B 3-4-12-3, L 3-6-18-3): stage 2 has two HR-blocks per sibling
+    block (3 -> 6), stage 1 one pair, stages 3 and 5 the siblings' second
+    and fourth depths, and stage 4 the siblings' third depth x 1.5 (6 -> 9,
+    12 -> 18, 18 -> 27), the row-7 arithmetic above for S. Measured with
+    ``tools/analysis_tools/calibrate_zoo.py``, S then costs 5.0 GFLOPs at
+    448 (the paper's ~5.0), L lies above 11.7 and below MaxViT-L's 43.9.
+    Stage 3 takes CFFN blocks because a CFFN stage 3 "keeps accuracy and
+    lowers GFLOPs" against a Transformer one (§5.5, Table 8 row 4). ``'t'``
+    is ours, for CPU demos and tests. Heads are ``head_dim`` (**ours**: 32,
+    as in the siblings) channels wide.
 
     Args:
         arch (str | dict): ``'t'``/``'tiny'``, ``'s'``/``'small'``,
@@ -491,8 +514,9 @@ class HIRIViT(BaseModule):
             to join the windows. Defaults to ``((), ())``.
         ds_ratios (Sequence[float]): Expansion ratios of the four IRDS
             layers (**ours**). Defaults to ``(2, 2, 4, 4)``.
-        norm_cfg (dict): Config of the BN layers. Defaults to
-            ``dict(type='BN')``.
+        norm_cfg (dict): Config of the batch norm of the stem, stages 1-3
+            and every CFFN (one of ``BN``, ``SyncBN``, ...); stages 4-5 use
+            LN otherwise (§4.4). Defaults to ``dict(type='BN')``.
         act_cfg (dict): Config of the activations. Defaults to
             ``dict(type='GELU')``.
         init_cfg (dict | list[dict], optional): Initialisation config, e.g.
@@ -507,17 +531,17 @@ class HIRIViT(BaseModule):
         }),
         **dict.fromkeys(['s', 'small'], {
             'embed_dims': [32, 64, 128, 320, 448],
-            'depths': [2, 6, 11, 2, 6],
+            'depths': [2, 6, 4, 9, 3],
             'mlp_ratios': [8, 8, 8, 4, 4],
         }),
         **dict.fromkeys(['b', 'base'], {
             'embed_dims': [32, 64, 128, 320, 512],
-            'depths': [2, 6, 24, 2, 8],
+            'depths': [2, 6, 4, 18, 3],
             'mlp_ratios': [8, 8, 8, 4, 4],
         }),
         **dict.fromkeys(['l', 'large'], {
             'embed_dims': [48, 96, 192, 384, 512],
-            'depths': [2, 6, 18, 2, 12],
+            'depths': [2, 6, 6, 27, 3],
             'mlp_ratios': [8, 8, 8, 4, 4],
         }),
     }  # yapf: disable
@@ -596,11 +620,13 @@ class HIRIViT(BaseModule):
         for i in range(NUM_STAGES):
             if i == 0:
                 self.downsamples.append(nn.Identity())
-            else:
-                irds = IRDSa if i <= 2 else IRDSb
+            elif i in BN_STAGES:
                 self.downsamples.append(
-                    irds(dims[i - 1], dims[i], ds_ratios[i - 1], norm_cfg,
-                         act_cfg))
+                    IRDSa(dims[i - 1], dims[i], ds_ratios[i - 1], norm_cfg,
+                          act_cfg))
+            else:
+                self.downsamples.append(
+                    IRDSb(dims[i - 1], dims[i], ds_ratios[i - 1], act_cfg))
             block_dpr = dpr[sum(depths[:i]):sum(depths[:i + 1])]
             self.stages.append(
                 Sequential(*[
@@ -618,8 +644,12 @@ class HIRIViT(BaseModule):
                 f'out_norms needs True/False or one flag per out_indices '
                 f'entry ({len(self.out_indices)}), got {out_norms!r}')
         for i, with_norm in zip(self.out_indices, out_norms):
-            norm = build_norm_layer(norm_cfg, dims[i])[1] if with_norm \
-                else nn.Identity()
+            if not with_norm:
+                norm = nn.Identity()
+            elif i in BN_STAGES:
+                norm = build_norm_layer(norm_cfg, dims[i])[1]
+            else:
+                norm = LayerNorm2d(dims[i])
             self.add_module(f'norm{i}', norm)
 
         self._freeze_stages()
