@@ -85,6 +85,15 @@ def test_layer_norms_of_stages_4_and_5_normalise_channels():
     for out in (stage4, stage5):
         torch.testing.assert_close(out.mean(1), torch.zeros_like(out[:, 0]),
                                    atol=1e-5, rtol=0)
+    # It is torch's LayerNorm over channels-last maps.
+    norm = model.norm4
+    torch.nn.init.normal_(norm.weight)
+    torch.nn.init.normal_(norm.bias)
+    maps = torch.randn(2, norm.normalized_shape[0], 3, 5)
+    expected = torch.nn.functional.layer_norm(
+        maps.permute(0, 2, 3, 1), norm.normalized_shape, norm.weight,
+        norm.bias, norm.eps).permute(0, 3, 1, 2)
+    torch.testing.assert_close(norm(maps), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_irds_a_sums_its_two_branches():

@@ -92,10 +92,15 @@ def _conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
 
 class LayerNorm2d(nn.LayerNorm):
     """LN over the channels of (B, C, H, W) maps: the norm of stages 4-5
-    outside the CFFN (paper §4.4)."""
+    outside the CFFN (paper §4.4). Computed along dim 1: written as
+    ``layer_norm`` over channels-last tokens, the ONNX export of the
+    classifier at 64x64 (a 1x1 stage-5 map) failed at other input sizes."""
 
     def forward(self, x):
-        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        mean = x.mean(1, keepdim=True)
+        var = (x - mean).pow(2).mean(1, keepdim=True)
+        x = (x - mean) * torch.rsqrt(var + self.eps)
+        return x * self.weight[:, None, None] + self.bias[:, None, None]
 
 
 class HRStem(BaseModule):
@@ -332,7 +337,7 @@ class TransformerBlock(BaseModule):
         """Attention over (B, H, W, C) tokens, globally or in windows."""
         B, H, W, C = x.shape
         if self.window_size is None:
-            return self.attn(x.reshape(B, H * W, C)).reshape(B, H, W, C)
+            return self.attn(x.flatten(1, 2)).unflatten(1, (H, W))
         windows, mask, padded = window_partition(x, self.window_size)
         return window_reverse(self.attn(windows, mask), self.window_size,
                               padded, (H, W))
