@@ -208,7 +208,9 @@ def check_data(cfg, dataloaders):
                     f'(needed by {loader}); see {README_DATA}')
 
 
-def _missing_local(path):
+def missing_local(path):
+    """Whether ``path`` names a local file (``~`` expanded) that is not
+    there; URLs and empty values are not local files."""
     return bool(path) and '://' not in path and not osp.isfile(
         osp.expanduser(path))
 
@@ -217,7 +219,7 @@ def check_pretrained(cfg):
     """Raise :class:`UsageError` if the backbone's pretrained checkpoint or
     ``load_from`` is a local path that does not exist."""
     init_cfg = cfg.model.get('backbone', {}).get('init_cfg')
-    if init_cfg and init_cfg.get('type') == 'Pretrained' and _missing_local(
+    if init_cfg and init_cfg.get('type') == 'Pretrained' and missing_local(
             init_cfg.get('checkpoint', '')):
         raise UsageError(
             f'pretrained backbone checkpoint {init_cfg.checkpoint} not '
@@ -225,7 +227,7 @@ def check_pretrained(cfg):
             f'tools/model_converters/hirivit_to_backbone.py '
             f'({README_PRETRAIN}), or train from scratch with '
             f'--cfg-options model.backbone.init_cfg=None')
-    if _missing_local(cfg.get('load_from')):
+    if missing_local(cfg.get('load_from')):
         raise UsageError(
             f'load_from checkpoint {cfg.load_from} not found: train it first '
             f'({README_PRETRAIN}), or start from scratch with '

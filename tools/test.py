@@ -19,7 +19,7 @@ from mmengine.runner import Runner
 
 import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.cli import (UsageError, add_common_args, check_data,
-                           load_config, run_cli)
+                           load_config, missing_local, run_cli)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
@@ -103,8 +103,7 @@ def dump_metric(cfg, out):
 def main():
     args = parse_args()
     cfg = load_config(args)
-    if '://' not in args.checkpoint and not osp.isfile(
-            osp.expanduser(args.checkpoint)):
+    if missing_local(args.checkpoint):
         raise UsageError(f'checkpoint file not found: {args.checkpoint}')
     if args.out:
         check_out_file(args.out)
