@@ -134,22 +134,29 @@ def _out_indices(backbone):
     return tuple(found) or (4, )
 
 
-def _build(arch, out_indices, device=None):
+def _num_stages(backbone):
+    """5, or 4 for weights of the four-stage form (no stage-1 blocks)."""
+    return 5 if any(k.startswith('stages.0.') for k in backbone) else 4
+
+
+def _build(arch, backbone, device=None):
+    """The backbone of ``arch`` in the form and with the output norms the
+    weights ``backbone`` have."""
     with torch.device(device or 'cpu'):
-        return HIRIViT(arch=arch, out_indices=out_indices)
+        return HIRIViT(arch=arch, num_stages=_num_stages(backbone),
+                       out_indices=_out_indices(backbone))
 
 
 def detect_arch(backbone):
     """The ``arch_zoo`` name whose tensors have exactly the shapes of
     ``backbone``, or a :class:`ConversionError` naming the closest."""
     shapes = {k: tuple(v.shape) for k, v in backbone.items()}
-    out_indices = _out_indices(backbone)
     names = sorted(set(HIRIViT.arch_zoo) & {'t', 's', 'b', 'l'})
     misses = {}
     for name in names:
         expected = {
             k: tuple(v.shape)
-            for k, v in _build(name, out_indices, 'meta').state_dict().items()
+            for k, v in _build(name, backbone, 'meta').state_dict().items()
         }
         differ = sorted(k for k in expected.keys() | shapes.keys()
                         if expected.get(k) != shapes.get(k))
@@ -168,7 +175,7 @@ def detect_arch(backbone):
 
 def load_strictly(backbone, arch):
     """Build the backbone of ``arch`` and load ``backbone`` strictly."""
-    model = _build(arch, _out_indices(backbone))
+    model = _build(arch, backbone)
     expected = model.state_dict()
     missing = [k for k in expected if k not in backbone]
     unexpected = [k for k in backbone if k not in expected]
@@ -269,6 +276,7 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         source_entry=entry,
         weights=used,
         arch=arch,
+        num_stages=model.num_stages,
         out_indices=list(model.out_indices),
         converter=f'mmhirivit {__version__} tools/model_converters/'
         f'hirivit_to_backbone.py')

@@ -12,15 +12,19 @@ from mmengine.registry import MODELS, init_default_scope
 from mmhirivit.models import HIRIViT
 
 
-def build_classifier(arch: str, num_classes: int = 1000):
-    """The mmpretrain ImageNet classifier of an arch: backbone, global
-    average pooling, linear head (design doc, "Classification head")."""
+def build_classifier(arch: str, num_classes: int = 1000,
+                     num_stages: int = 5):
+    """The mmpretrain ImageNet classifier of an arch: backbone (the
+    five-stage network, or its four-stage form with ``num_stages=4``),
+    global average pooling, linear head (docs/architecture.md,
+    "Classification head")."""
     width = HIRIViT._parse_arch(arch)['embed_dims'][-1]
     init_default_scope('mmpretrain')
     return MODELS.build(
         dict(
             type='mmpretrain.ImageClassifier',
-            backbone=dict(type='mmhirivit.HIRIViT', arch=arch, out_indices=4),
+            backbone=dict(type='mmhirivit.HIRIViT', arch=arch,
+                          num_stages=num_stages, out_indices=4),
             neck=dict(type='mmpretrain.GlobalAveragePooling'),
             head=dict(
                 type='mmpretrain.LinearClsHead',

@@ -149,6 +149,31 @@ def test_default_out_indices_are_dense_prediction():
     assert model.strides == (8, 16, 32, 64)
 
 
+@pytest.mark.parametrize('arch', [CUSTOM, 's'])
+def test_four_stage_form(arch):
+    """num_stages=4 (ours, for 224 inputs): the HR-stem to stride 4 at
+    stage 2's width, then stages 2-5 with the five-stage form's weights."""
+    four = HIRIViT(arch=arch, num_stages=4, out_indices=(1, 2, 3, 4))
+    five = HIRIViT(arch=arch, out_indices=(1, 2, 3, 4))
+    dims = four.arch_settings['embed_dims']
+    assert four.strides == (4, 8, 16, 32) and four.out_channels == tuple(
+        dims[1:])
+    assert len(four.stages[0]) == 0 and four.stem.norm.num_features == dims[1]
+    shapes = {k: v.shape for k, v in four.state_dict().items()}
+    shared = {k: v.shape for k, v in five.state_dict().items()
+              if not k.startswith(('stem.', 'stages.0.', 'downsamples.1.'))}
+    assert shared == {k: v for k, v in shapes.items()
+                      if not k.startswith('stem.')}
+    x = torch.rand(2, 3, 32, 48, requires_grad=True)
+    outs = four(x)
+    assert [o.shape[-2:] for o in outs] == [(8, 12), (4, 6), (2, 3), (1, 2)]
+    sum(o.mean() for o in outs).backward()
+    assert x.grad is not None and all(
+        p.grad is not None for p in four.parameters())
+    with pytest.raises(ValueError, match='at least 32x32'):
+        four(torch.rand(1, 3, 31, 32))
+
+
 def test_custom_arch_and_long_names():
     assert small().arch_settings == CUSTOM
     assert HIRIViT(arch='small').arch_settings == HIRIViT.arch_zoo['s']
@@ -187,6 +212,10 @@ def test_custom_arch_and_long_names():
     (dict(out_indices=(1, -4)), ValueError, ['twice']),
     (dict(out_indices=()), TypeError, ['non-empty']),
     (dict(out_indices='1'), TypeError, ["'1'"]),
+    (dict(num_stages=3), ValueError, ['num_stages', '(4, 5)', '3']),
+    (dict(num_stages=4, out_indices=(0, 4)), ValueError,
+     ['entry 0', '-4..-1 and 1..4', 'absent in the four-stage form']),
+    (dict(num_stages=4, out_indices=-5), ValueError, ['-5', '-4..-1']),
     (dict(frozen_stages=6), ValueError, ['6', '-1..5']),
     (dict(frozen_stages=-2), ValueError, ['-2', '-1..5']),
     (dict(out_norms=[True]), ValueError, ['one flag per out_indices']),
@@ -432,3 +461,82 @@ def test_bf16_autocast_stays_close_to_fp32():
         assert torch.isfinite(b).all()
         assert (a - b).norm() / a.norm() < 0.05
     assert (grads32 - grads16).norm() / grads32.norm() < 0.1
+
+
+def _with_bn_statistics(model):
+    """``model`` with non-trivial BN affine parameters and running
+    statistics, in eval mode."""
+    torch.manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, _BatchNorm):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.normal_(0, 0.5)
+    with torch.no_grad():
+        model.train()
+        model(torch.rand(2, 3, 96, 96))
+    return model.eval()
+
+
+@pytest.mark.parametrize('num_stages', [5, 4])
+def test_switch_to_deploy_folds_bn_and_keeps_outputs(num_stages):
+    model = _with_bn_statistics(
+        HIRIViT(arch=TINY, num_stages=num_stages, out_indices=(1, 2, 3, 4)))
+    x = torch.rand(1, 3, 96, 128)
+    with torch.no_grad():
+        expected = model(x)
+    assert model.switch_to_deploy() is model
+    with torch.no_grad():
+        outs = model(x)
+    for out, want in zip(outs, expected):
+        torch.testing.assert_close(out, want, rtol=1e-4, atol=1e-5)
+    # What stays: the HR-blocks' pre-norms (they feed zero-padded 3x3
+    # convs) and the output norms of stages 2-3.
+    left = [name for name, m in model.named_modules()
+            if isinstance(m, _BatchNorm)]
+    assert left and all(name.endswith('.norm') and name.startswith(
+        ('stages.0.', 'stages.1.')) or name in ('norm1', 'norm2')
+        for name in left), left
+    assert model.switch_to_deploy() is model  # a second call does nothing
+    with pytest.raises(RuntimeError, match='cannot train'):
+        model.train()
+
+
+def test_switch_to_deploy_needs_eval_mode():
+    with pytest.raises(RuntimeError, match='call eval'):
+        HIRIViT(arch=TINY).switch_to_deploy()
+
+
+def _relative(a, b):
+    return ((a - b).norm() / b.norm()).item()
+
+
+def test_channels_last_is_the_nchw_network(tmp_path):
+    """``channels_last`` changes the speed only: the plain NCHW network's
+    checkpoint loads, and outputs and gradients agree (fp32, 1e-5 relative),
+    in train and eval mode. Gradients are compared as one vector: those of
+    the layers before a train-mode BN are small differences of large terms,
+    and differ by about 1% per parameter between two runs of the plain
+    network itself at 1 and 2 threads."""
+    torch.manual_seed(0)
+    plain = HIRIViT(arch=TINY, out_indices=(0, 1, 2, 3, 4),
+                    channels_last=False)
+    torch.save(plain.state_dict(), tmp_path / 'plain.pth')
+    fast = HIRIViT(arch=TINY, out_indices=(0, 1, 2, 3, 4))
+    fast.load_state_dict(torch.load(tmp_path / 'plain.pth'))
+    assert fast.stem.conv.conv.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    x = torch.rand(2, 3, 96, 128)
+    for mode in (True, False):
+        results = []
+        for model in (plain, fast):
+            model.train(mode)
+            model.zero_grad()
+            outs = model(x)
+            assert all(out.is_contiguous() for out in outs)
+            sum(out.square().mean() for out in outs).backward()
+            results.append((outs, torch.cat(
+                [p.grad.flatten() for p in model.parameters()])))
+        (outs, grads), (fast_outs, fast_grads) = results
+        for a, b in zip(fast_outs, outs):
+            assert _relative(a, b) < 1e-5
+        assert _relative(fast_grads, grads) < 1e-5

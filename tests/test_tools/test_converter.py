@@ -97,6 +97,18 @@ def test_custom_arch_by_json(tmp_path):
     assert meta['arch'] == arch
 
 
+def test_four_stage_form(tmp_path, capsys):
+    """Weights of the four-stage form (a 224 model) are detected as such
+    and the tool says how to use them."""
+    src = _save(dict(state_dict=build_classifier('t', num_stages=4)
+                     .state_dict()), tmp_path / 'in1k_224.pth')
+    run_tool(TOOL, src, tmp_path / 'd.pth')
+    meta, state_dict = _converted(tmp_path / 'd.pth')
+    assert meta['arch'] == 't' and meta['num_stages'] == 4
+    assert not any(k.startswith('backbone.stages.0.') for k in state_dict)
+    assert 'backbone=dict(num_stages=4)' in capsys.readouterr().out
+
+
 def _truncated(weights, path):
     full = _save(dict(state_dict=weights[0]), path.with_suffix('.full'))
     data = full.read_bytes()

@@ -11,6 +11,9 @@ Examples::
     # the ImageNet classifier (backbone + pooling + linear head), by stage
     python tools/analysis_tools/get_flops.py s --classifier --shape 448 \
         --breakdown
+    # the four-stage form (num_stages=4) that the 224 configs use
+    python tools/analysis_tools/get_flops.py s --classifier --shape 224 \
+        --num-stages 4
     # whole detectors from their configs, ours and a codebase's, one run
     python tools/analysis_tools/get_flops.py \
         configs/maskrcnn_hirivit_s_1x_coco.py --shape 1600 2666
@@ -46,6 +49,9 @@ def parse_args():
     parser.add_argument('--classifier', action='store_true',
                         help='arch names: count the ImageNet classifier '
                         '(pooling + linear head) instead of the backbone')
+    parser.add_argument('--num-stages', type=int, choices=(4, 5), default=5,
+                        help='arch names: 5, the paper\'s network, or 4, '
+                        'its four-stage form for 224 inputs (default 5)')
     parser.add_argument('--breakdown', action='store_true',
                         help='also print params and GFLOPs per stage')
     return parser.parse_args()
@@ -60,18 +66,24 @@ def shapes_from_args(args):
     return [(shape[0], shape[-1])]
 
 
-def build(name, classifier):
-    """The model and the names of its stage modules, for a name or config."""
+def build(name, classifier, num_stages=NUM_STAGES):
+    """The model and the names of its stage modules, for a name or config
+    (``num_stages`` for arch names)."""
     if name.endswith('.py'):
+        if num_stages != NUM_STAGES:
+            sys.exit(f'--num-stages {num_stages} applies to arch names; the '
+                     f'config {name} sets backbone.num_stages itself')
         try:
             model, prefix = build_for_counting(name), 'backbone.'
         except FileNotFoundError as err:
             sys.exit(str(err))
     elif name.lower() in HIRIViT.arch_zoo:
         if classifier:
-            model, prefix = build_classifier(name), 'backbone.'
+            model, prefix = build_classifier(
+                name, num_stages=num_stages), 'backbone.'
         else:
-            model, prefix = HIRIViT(arch=name, out_indices=4), ''
+            model, prefix = HIRIViT(arch=name, num_stages=num_stages,
+                                    out_indices=4), ''
     else:
         sys.exit(f'{name!r} is neither a config file (.py) nor an arch; '
                  f'archs: {sorted(HIRIViT.arch_zoo)}')
@@ -95,7 +107,9 @@ def main():
     print('|' + ' --- |' * (header.count('|') - 1), flush=True)
     breakdowns = []
     for name in args.models:
-        model, stages = build(name, args.classifier)
+        model, stages = build(name, args.classifier, args.num_stages)
+        if args.num_stages != NUM_STAGES:
+            name = f'{name} (four-stage)'
         results = []
         for h, w in shapes:
             with torch.no_grad():

@@ -49,6 +49,11 @@ def main():
     print(f'wrote {args.dst}: HIRI-ViT-{meta["arch"]} backbone, '
           f'{meta["weights"]} weights from {meta["source"]} '
           f'[{meta["source_entry"]}]')
+    if meta['num_stages'] == 4:
+        print('these are weights of the four-stage form (a 224 model): use '
+              'them with backbone=dict(num_stages=4); the COCO and ADE20K '
+              'configs build the five-stage network, whose stem and stage 1 '
+              'they do not have')
 
 
 if __name__ == '__main__':

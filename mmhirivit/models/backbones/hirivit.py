@@ -18,7 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
-from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
+from mmcv.cnn import (ConvModule, build_activation_layer, build_norm_layer,
+                      fuse_conv_bn)
 from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule, ModuleList, Sequential
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -31,6 +32,9 @@ STRIDES = (4, 8, 16, 32, 64)
 HR_STAGES = (0, 1)
 BN_STAGES = (0, 1, 2)  # high-resolution stages: BN; stages 4-5: LN (§4.4)
 MIN_INPUT_SIZE = 64
+# num_stages: the paper's five-stage network, or its four-stage form for
+# 224 inputs (ours), which has no stage 1.
+FORMS = (4, 5)
 
 
 def _is_int(value):
@@ -90,6 +94,40 @@ def _conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
         act_cfg=act_cfg)
 
 
+def _bn_affine(bn):
+    """``(scale, shift)`` with ``bn(x) == scale * x + shift`` per channel,
+    as an eval-mode BN computes."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return scale, bn.bias - bn.running_mean * scale
+
+
+@torch.no_grad()
+def _fold_affine_after(conv, scale, shift=None):
+    """Make ``conv`` compute ``conv(x) * scale + shift`` (per output
+    channel)."""
+    conv.weight.mul_(scale.view(-1, 1, 1, 1))
+    if conv.bias is not None:
+        conv.bias.mul_(scale)
+    if shift is not None:
+        if conv.bias is None:
+            conv.bias = nn.Parameter(torch.zeros_like(shift))
+        conv.bias.add_(shift)
+
+
+@torch.no_grad()
+def _fold_affine_before(conv, scale, shift):
+    """Make the 1x1 ``conv`` compute ``conv(x * scale + shift)`` (per input
+    channel); exact since a 1x1 conv pads nothing."""
+    if conv.kernel_size != (1, 1) or conv.groups != 1:
+        raise ValueError(f'only a dense 1x1 conv takes a norm before it, '
+                         f'got {conv}')
+    weight = conv.weight.flatten(1)
+    if conv.bias is None:
+        conv.bias = nn.Parameter(torch.zeros_like(weight[:, 0]))
+    conv.bias.add_(weight @ shift)
+    conv.weight.mul_(scale.view(1, -1, 1, 1))
+
+
 class LayerNorm2d(nn.LayerNorm):
     """LN over the channels of (B, C, H, W) maps: the norm of stages 4-5
     outside the CFFN (paper §4.4). Computed along dim 1: written as
@@ -138,6 +176,14 @@ class HRStem(BaseModule):
             _conv_bn(c, c, 3, norm_cfg=norm_cfg, act_cfg=act_cfg),
             _conv_bn(c, c, 1, with_norm=False, act_cfg=None))
         self.norm = build_norm_layer(norm_cfg, c)[1]
+
+    def switch_to_deploy(self):
+        """Fold the BN after the branch sum into both branches' last
+        convs."""
+        scale, shift = _bn_affine(self.norm)
+        _fold_affine_after(self.high_res[-1].conv, scale)
+        _fold_affine_after(self.low_res[-1].conv, scale, shift)
+        self.norm = nn.Identity()
 
     def forward(self, x):
         x = self.conv(x)
@@ -233,6 +279,11 @@ class CFFNBlock(BaseModule):
         self.norm = build_norm_layer(norm_cfg, dims)[1]
         self.ffn = CFFN(dims, mlp_ratio, act_cfg)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def switch_to_deploy(self):
+        """Fold the pre-norm BN into the CFFN's first 1x1 conv."""
+        _fold_affine_before(self.ffn.fc1, *_bn_affine(self.norm))
+        self.norm = nn.Identity()
 
     def forward(self, x):
         return x + self.drop_path(self.ffn(self.norm(x)))
@@ -342,6 +393,11 @@ class TransformerBlock(BaseModule):
         return window_reverse(self.attn(windows, mask), self.window_size,
                               padded, (H, W))
 
+    def switch_to_deploy(self):
+        """Fold the BN before the CFFN into its first 1x1 conv."""
+        _fold_affine_before(self.ffn.fc1, *_bn_affine(self.norm2))
+        self.norm2 = nn.Identity()
+
     def forward(self, x):
         attn = self._attention(self.norm1(x.permute(0, 2, 3, 1)))
         x = x + self.drop_path(attn.permute(0, 3, 1, 2))
@@ -444,6 +500,17 @@ class HIRIViT(BaseModule):
     the default) give the feature-map sizes a four-stage backbone's C2-C5
     give at the usual size, which is how the dense-prediction configs use it.
 
+    **The four-stage form** (``num_stages=4``, **ours**) is the network for
+    224 inputs: the HR-stem brings the image to stride 4 at the width of
+    stage 2, and stages 2-5 follow at strides 4-32, so at 224 they see the
+    grids they see at 448 in the five-stage form and cost about the same.
+    The paper's 224 figures cannot come from the five-stage network, which
+    grows about 2.9x from 224 to 384: Fig. 1 puts HIRI-ViT at 8.2 GFLOPs at
+    224 and 9.3 at 384, and L runs at 660 img/s at 224, about twice
+    MaxViT-L's 241 at 448. Stage numbering, ``out_indices`` and weight names
+    stay those of the five-stage form (stage 1 is absent), so the weights of
+    stages 2-5 are shared by both forms.
+
     What the paper's text fixes about the arch zoo, and the zoo obeys:
 
     - The CFFN-type stages expand more than the Transformer stages: removing
@@ -486,21 +553,31 @@ class HIRIViT(BaseModule):
             the keys ``embed_dims`` (positive ints, those of stages 4-5
             divisible by ``head_dim``), ``depths`` (positive ints, even in
             stages 1-2) and ``mlp_ratios`` (positive numbers), each a
-            sequence of five values (one per stage). Defaults to ``'s'``.
+            sequence of five values (one per stage; the four-stage form
+            has no stage 1 and does not use its values). Defaults to ``'s'``.
+        num_stages (int): 5, the paper's network, or 4, its four-stage form
+            for 224 inputs (**ours**, see above). Defaults to 5.
         in_channels (int): Input image channels. Defaults to 3.
         out_indices (int | Sequence[int]): Stages (0-based, negatives count
-            from the end) whose outputs are returned. Defaults to
-            ``(1, 2, 3, 4)``.
+            from the end; 1-4 in the four-stage form) whose outputs are
+            returned. Defaults to ``(1, 2, 3, 4)``.
         frozen_stages (int): ``-1`` freezes nothing, ``0`` the HR-stem, and
             ``k`` in 1..5 the stem and stages 1..k, each with the down-sampling
-            layer that leads into it. Frozen parts get ``requires_grad=False``
-            and stay in eval mode (BN running stats untouched). Defaults to -1.
+            layer that leads into it (stage 1 is absent in the four-stage
+            form). Frozen parts get ``requires_grad=False`` and stay in eval
+            mode (BN running stats untouched). Defaults to -1.
         norm_eval (bool): Keep every BN layer in eval mode during training.
             Defaults to False.
         drop_path_rate (float): Stochastic depth rate in [0, 1), increased
             linearly over all blocks of all stages. Defaults to 0.
         with_cp (bool): Use gradient checkpointing per block (same outputs
             and gradients, less memory). Defaults to False.
+        channels_last (bool): **Ours**, speed only: run the network in the
+            channels-last memory format, which keeps oneDNN (CPU) and cuDNN
+            on their fast kernels for the 1x1 and depthwise convs and makes
+            the token layout of stages 4-5 free; outputs come back in the
+            usual contiguous NCHW layout. Weights and outputs are those of
+            the NCHW network (up to fp32 rounding). Defaults to True.
         out_norms (bool | Sequence[bool]): Add a norm layer (``norm_cfg``) to
             each output, or to the outputs whose flag is true (one flag per
             ``out_indices`` entry). Defaults to True.
@@ -554,12 +631,14 @@ class HIRIViT(BaseModule):
 
     def __init__(self,
                  arch: Union[str, Dict] = 's',
+                 num_stages: int = NUM_STAGES,
                  in_channels: int = 3,
                  out_indices: Union[int, Sequence[int]] = (1, 2, 3, 4),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.,
                  with_cp: bool = False,
+                 channels_last: bool = True,
                  out_norms: Union[bool, Sequence[bool]] = True,
                  head_dim: int = 32,
                  window_size: Optional[Sequence[Optional[int]]] = None,
@@ -578,6 +657,7 @@ class HIRIViT(BaseModule):
                      val=1., bias=0.),
             ]
         super().__init__(init_cfg=init_cfg)
+        self.deploy = False  # switch_to_deploy() folds BN for inference
         if not _is_int(head_dim) or head_dim < 1:
             raise ValueError(
                 f'head_dim must be a positive int, got {head_dim!r}')
@@ -593,17 +673,26 @@ class HIRIViT(BaseModule):
         if not _is_int(in_channels) or in_channels < 1:
             raise ValueError(
                 f'in_channels must be a positive int, got {in_channels!r}')
+        if not _is_int(num_stages) or num_stages not in FORMS:
+            raise ValueError(
+                f'num_stages must be one of {FORMS} (5: the paper\'s '
+                f'network; 4: its four-stage form for 224 inputs), got '
+                f'{num_stages!r}')
+        self.num_stages = num_stages
+        # The first stage present: stage 1 (index 0) is absent with 4.
+        first = NUM_STAGES - num_stages
         _check_positive(ds_ratios, NUM_STAGES - 1, 'ds_ratios',
                         'one per IRDS layer')
         if not isinstance(drop_path_rate, Real) or isinstance(
                 drop_path_rate, bool) or not 0 <= drop_path_rate < 1:
             raise ValueError(f'drop_path_rate must be a number in [0, 1), '
                              f'got {drop_path_rate!r}')
-        for name, flag in (('norm_eval', norm_eval), ('with_cp', with_cp)):
+        for name, flag in (('norm_eval', norm_eval), ('with_cp', with_cp),
+                           ('channels_last', channels_last)):
             if not isinstance(flag, bool):
                 raise TypeError(f'{name} must be True or False, got {flag!r}')
         self.in_channels = in_channels
-        self.out_indices = self._parse_out_indices(out_indices)
+        self.out_indices = self._parse_out_indices(out_indices, first)
         if not _is_int(frozen_stages) or not (
                 -1 <= frozen_stages <= NUM_STAGES):
             raise ValueError(f'frozen_stages must be an int in -1..'
@@ -611,19 +700,23 @@ class HIRIViT(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
+        self.channels_last = channels_last
         self.out_channels = tuple(dims[i] for i in self.out_indices)
-        self.strides = tuple(STRIDES[i] for i in self.out_indices)
+        self.strides = tuple(STRIDES[i] >> first for i in self.out_indices)
+        self.min_input_size = MIN_INPUT_SIZE >> first
 
         windows = self._parse_windows(window_size, global_blocks, depths)
 
-        self.stem = HRStem(in_channels, dims[0], norm_cfg, act_cfg)
+        self.stem = HRStem(in_channels, dims[first], norm_cfg, act_cfg)
+        # Blocks as built: the four-stage form has none in stage 1.
+        depths = [depth if i >= first else 0 for i, depth in enumerate(depths)]
         # On the CPU so that the model can also be built on the meta device.
         dpr = torch.linspace(0, drop_path_rate, sum(depths),
                              device='cpu').tolist()
         self.downsamples = ModuleList()
         self.stages = ModuleList()
         for i in range(NUM_STAGES):
-            if i == 0:
+            if i <= first:
                 self.downsamples.append(nn.Identity())
             elif i in BN_STAGES:
                 self.downsamples.append(
@@ -658,6 +751,8 @@ class HIRIViT(BaseModule):
             self.add_module(f'norm{i}', norm)
 
         self._freeze_stages()
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     @staticmethod
     def _make_block(stage, dims, mlp_ratio, drop_path, head_dim, norm_cfg,
@@ -739,7 +834,7 @@ class HIRIViT(BaseModule):
         return {k: list(v) for k, v in arch.items()}
 
     @staticmethod
-    def _parse_out_indices(out_indices):
+    def _parse_out_indices(out_indices, first=0):
         if isinstance(out_indices, Integral):
             out_indices = [out_indices]
         if not isinstance(out_indices, Sequence) or isinstance(
@@ -751,11 +846,16 @@ class HIRIViT(BaseModule):
             if not isinstance(index, Integral):
                 raise TypeError(f'out_indices entries must be ints, got '
                                 f'{index!r} in {out_indices!r}')
-            if not -NUM_STAGES <= index < NUM_STAGES:
+            if not first - NUM_STAGES <= index < NUM_STAGES or (
+                    0 <= index < first):
+                allowed = f'{-NUM_STAGES}..{NUM_STAGES - 1}' if not first \
+                    else (f'{first - NUM_STAGES}..-1 and {first}..'
+                          f'{NUM_STAGES - 1} (stage 1, index 0, is absent in '
+                          f'the four-stage form)')
                 raise ValueError(
-                    f'out_indices entry {index!r} is invalid: HIRI-ViT has '
-                    f'{NUM_STAGES} stages, allowed are '
-                    f'{-NUM_STAGES}..{NUM_STAGES - 1}.')
+                    f'out_indices entry {index!r} is invalid: this HIRI-ViT '
+                    f'has {NUM_STAGES - first} stages, allowed are '
+                    f'{allowed}.')
             parsed.append(index % NUM_STAGES)
         if len(set(parsed)) != len(parsed):
             raise ValueError(f'out_indices {out_indices!r} names a stage '
@@ -784,7 +884,40 @@ class HIRIViT(BaseModule):
             for param in module.parameters():
                 param.requires_grad = False
 
+    def switch_to_deploy(self):
+        """Fold every BN that can be folded into a conv, for inference
+        ("BN can be merged into the convolution to accelerate inference",
+        paper §4.4): the conv-BN pairs (stem, the HR-blocks' strided
+        depthwise conv, IRDS-a), the stem's BN after its branch sum (into
+        both branches' last convs) and the BN before every CFFN (into its
+        first 1x1 conv). The outputs stay the same up to fp32 rounding. The
+        HR-blocks' pre-norm BN feeds zero-padded 3x3 convs, whose border a
+        fold would change, so it stays, as do the output norms.
+
+        Call it in eval mode with the weights loaded (the parameter names
+        change); the model cannot train afterwards. Calling it again does
+        nothing.
+
+        Returns:
+            HIRIViT: the model itself.
+        """
+        if self.deploy:
+            return self
+        if self.training:
+            raise RuntimeError('switch_to_deploy() folds the eval-mode BN '
+                               'statistics: call eval() first')
+        for module in [m for m in self.modules() if isinstance(
+                m, (HRStem, CFFNBlock, TransformerBlock))]:
+            module.switch_to_deploy()
+        fuse_conv_bn(self)
+        self.deploy = True
+        return self
+
     def train(self, mode=True):
+        if mode and self.deploy:
+            raise RuntimeError('this HIRI-ViT was switched to deploy (BN '
+                               'folded for inference) and cannot train; '
+                               'build a new one to train')
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
@@ -798,11 +931,11 @@ class HIRIViT(BaseModule):
             raise ValueError(
                 f'HIRI-ViT expects an (N, {self.in_channels}, H, W) tensor, '
                 f'got shape {tuple(x.shape)}.')
-        if min(x.shape[-2:]) < MIN_INPUT_SIZE:
+        if min(x.shape[-2:]) < self.min_input_size:
+            size = self.min_input_size
             raise ValueError(
-                f'HIRI-ViT needs inputs of at least {MIN_INPUT_SIZE}x'
-                f'{MIN_INPUT_SIZE} (stride {STRIDES[-1]}), got '
-                f'{tuple(x.shape[-2:])}.')
+                f'HIRI-ViT needs inputs of at least {size}x{size} (its '
+                f'largest stride), got {tuple(x.shape[-2:])}.')
 
     def _run(self, module, x):
         if self.with_cp and x.requires_grad:
@@ -813,6 +946,8 @@ class HIRIViT(BaseModule):
         """Return the maps of ``out_indices`` as a tuple of NCHW tensors of
         sizes ``ceil(H / stride)`` x ``ceil(W / stride)``."""
         self._check_input(x)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
         outs = []
         for i in range(NUM_STAGES):
@@ -820,6 +955,5 @@ class HIRIViT(BaseModule):
             for block in self.stages[i]:
                 x = self._run(block, x)
             if i in self.out_indices:
-                outs.append(getattr(self, f'norm{i}')(x))
+                outs.append(getattr(self, f'norm{i}')(x).contiguous())
         return tuple(outs)
-
