@@ -8,6 +8,7 @@ MMEngine picks the codebase (mmdet, mmseg, mmpretrain) from the config's
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
     python tools/train.py CONFIG --cfg-options model.backbone.init_cfg=None
     python tools/train.py CONFIG --amp                  # fp16 on GPUs
+    python tools/train.py CONFIG --compile              # torch.compile
 """
 import argparse
 
@@ -27,6 +28,10 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from PATH, or from the latest checkpoint in the work '
         'dir when no PATH is given')
+    parser.add_argument('--compile', action='store_true',
+                        help='compile the training step with torch.compile '
+                        "(MMEngine's compile setting); the first steps take "
+                        'longer while it compiles')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch '
                         'size (the config\'s auto_scale_lr.base_batch_size)')
@@ -46,6 +51,8 @@ def main():
     enable_amp(cfg, args.amp)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    if args.compile:
+        cfg.compile = True
     with mmengine_loading(trust=args.trust_checkpoint):
         build_runner(cfg).train()
 

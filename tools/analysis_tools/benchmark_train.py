@@ -23,10 +23,7 @@ Example (the table in docs/benchmarks.md)::
 """
 import argparse
 import copy
-import os
-import platform
 import statistics
-import time
 
 import torch
 from mmengine.optim import build_optim_wrapper
@@ -37,6 +34,7 @@ from mmhirivit.utils.dropin import is_hirivit
 from mmhirivit.utils.memory import peak_memory
 from mmhirivit.utils.models import (build_from_scratch, quiet_mmengine,
                                     read_config)
+from mmhirivit.utils.timing import describe_device, time_calls
 
 
 def parse_args():
@@ -116,11 +114,6 @@ def _num_classes(model_cfg):
     return 80
 
 
-def _sync(device):
-    if device == 'cuda':
-        torch.cuda.synchronize()
-
-
 def measure(cfg, shape, args):
     """Median step time (s), peak memory (MiB) and images/s (or None)."""
     codebase = cfg.default_scope
@@ -128,39 +121,31 @@ def measure(cfg, shape, args):
     batch_size = args.batch or cfg.train_dataloader.batch_size
     batch = synthetic_batch(codebase, _num_classes(cfg.model), batch_size,
                             *shape, with_mask)
+
+    def step():
+        try:
+            model.train_step(batch, optim_wrapper)
+        except ValueError as err:
+            if 'more than 1 value per channel' not in str(err):
+                raise
+            raise UsageError(f'batch norm in this model needs more than one '
+                             f'image per step ({err}); use --batch 2 or '
+                             f'more') from None
+
     with peak_memory(args.device) as peak:
         model = build_from_scratch(cfg).to(args.device)
         with quiet_mmengine():
             optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
         model.train()
-        times = []
-        for i in range(args.warmup + args.steps):
-            _sync(args.device)
-            start = time.perf_counter()
-            try:
-                model.train_step(batch, optim_wrapper)
-            except ValueError as err:
-                if 'more than 1 value per channel' not in str(err):
-                    raise
-                raise UsageError(f'batch norm in this model needs more than '
-                                 f'one image per step ({err}); use --batch '
-                                 f'2 or more') from None
-            _sync(args.device)
-            if i >= args.warmup:
-                times.append(time.perf_counter() - start)
+        times = time_calls(step, args.steps, args.warmup, args.device)
     fps = None
     if args.infer:
         model.eval()
         one = synthetic_batch(codebase, _num_classes(cfg.model), 1, *shape,
                               with_mask)
         with torch.no_grad():
-            model.test_step(one)  # warm-up
-            _sync(args.device)
-            start = time.perf_counter()
-            for _ in range(args.infer):
-                model.test_step(one)
-            _sync(args.device)
-        fps = args.infer / (time.perf_counter() - start)
+            fps = args.infer / sum(time_calls(
+                lambda: model.test_step(one), args.infer, 1, args.device))
     return statistics.median(times), peak['mib'], fps
 
 
@@ -185,9 +170,7 @@ def main():
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise UsageError('--device cuda: no CUDA device is visible')
     shapes = shapes_of(args)
-    machine = (torch.cuda.get_device_name() if args.device == 'cuda' else
-               f'{platform.processor() or platform.machine()}, '
-               f'{torch.get_num_threads()} threads, {os.cpu_count()} cores')
+    machine = describe_device(args.device)
     batch = args.batch or "the configs'"
     print(f'device: {args.device} ({machine}), batch {batch}, '
           f'{"amp " + args.amp if args.amp else "fp32"}, median of '

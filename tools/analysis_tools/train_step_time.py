@@ -25,8 +25,6 @@ import argparse
 import contextlib
 import statistics
 import tempfile
-import time
-from collections import defaultdict
 
 import torch
 from mmengine.runner import load_checkpoint
@@ -36,6 +34,7 @@ from mmhirivit.cli import (UsageError, add_common_args, check_data,
                            load_config, run_cli)
 from mmhirivit.engine import build_runner
 from mmhirivit.utils.checkpoint import mmengine_loading
+from mmhirivit.utils.timing import describe_device, forward_times, time_calls
 
 
 def parse_args():
@@ -56,23 +55,10 @@ def parse_args():
 def time_parts(model):
     """Record the forward time of each part of ``model`` (see the module
     docstring) into a dict of lists, filled while the model runs."""
-    times, starts = defaultdict(list), {}
-
-    def hook(name):
-        def pre(module, args):
-            starts[name] = time.perf_counter()
-
-        def post(module, args, output):
-            times[name].append(time.perf_counter() - starts[name])
-        return pre, post
-
-    for name, child in model.named_children():
+    return forward_times(
+        (sub_name, module) for name, child in model.named_children()
         for sub_name, module in [(name, child), *(
-                (f'{name}.{n}', m) for n, m in child.named_children())]:
-            pre, post = hook(sub_name)
-            module.register_forward_pre_hook(pre)
-            module.register_forward_hook(post)
-    return times
+            (f'{name}.{n}', m) for n, m in child.named_children())])[0]
 
 
 def parts_to_report(times):
@@ -107,22 +93,26 @@ def time_steps(args):
     optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     batches = iter(runner.build_dataloader(cfg.train_dataloader))
 
+    device = next(model.parameters()).device
+
+    def step():  # the data loading before it is not timed
+        data = next(batches)
+        return lambda: model.train_step(data, optim_wrapper)
+
+    machine = describe_device(device)  # the load before the timing
     for _ in range(args.warmup):
-        model.train_step(next(batches), optim_wrapper)
+        step()()
     parts = time_parts(model)
     steps = []
     profiler = (torch.profiler.profile(record_shapes=True)
                 if args.profile else contextlib.nullcontext())
     with profiler as prof:
         for _ in range(args.steps):
-            data = next(batches)
-            start = time.perf_counter()
-            model.train_step(data, optim_wrapper)
-            steps.append(time.perf_counter() - start)
+            steps += time_calls(step(), 1, device=device)
 
     batch = cfg.train_dataloader.batch_size
-    print(f'{args.config}: batch {batch}, {torch.get_num_threads()} '
-          f'threads, {args.steps} steps after {args.warmup}')
+    print(f'{args.config}: batch {batch}, {machine}, '
+          f'{args.steps} steps after {args.warmup}')
     print(f'  step (forward, backward, update): median '
           f'{statistics.median(steps):.3f} s, '
           f'min {min(steps):.3f} s, max {max(steps):.3f} s')

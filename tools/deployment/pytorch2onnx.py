@@ -30,7 +30,6 @@ Example::
 import argparse
 import os.path as osp
 import statistics
-import time
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +40,7 @@ from mmhirivit.models import HIRIViT
 from mmhirivit.models.backbones.hirivit import MIN_INPUT_SIZE
 from mmhirivit.utils.checkpoint import load_checkpoint_file
 from mmhirivit.utils.models import build_from_scratch, read_config
+from mmhirivit.utils.timing import time_calls
 
 OPSET = 18
 
@@ -124,7 +124,8 @@ def kind_of(model):
 
 
 def build(model_arg, checkpoint, trust):
-    """The model to export, in eval mode, and a name for its outputs."""
+    """The model to export, in eval mode with HIRI-ViT's BN folded, and a
+    name for its outputs."""
     if model_arg in HIRIViT.arch_zoo:
         model = HIRIViT(arch=model_arg)
         names = [f'stage{i + 1}' for i in model.out_indices]
@@ -137,7 +138,16 @@ def build(model_arg, checkpoint, trust):
     if checkpoint:
         load_weights(model.model if names is None else model, checkpoint,
                      trust)
-    return model.eval(), names
+    model.eval()
+    for module in model.modules():
+        if isinstance(module, HIRIViT):
+            module.switch_to_deploy()  # BN folded into the convs (§4.4)
+            # An ONNX graph has no memory format, and channels-last views
+            # of a 1x1 map (stage 5 at a 64x64 export size) fix the shapes
+            # of the graph's reshapes to that size: export the NCHW network.
+            module.channels_last = False
+            module.to(memory_format=torch.contiguous_format)
+    return model, names
 
 
 def load_weights(model, checkpoint, trust):
@@ -185,13 +195,7 @@ def needs_static(model):
 
 
 def median_ms(run, runs):
-    run()  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return 1000 * statistics.median(time_calls(run, runs, warmup=1))
 
 
 def verify(model, out, shape, rtol, runs):

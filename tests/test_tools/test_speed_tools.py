@@ -1,0 +1,68 @@
+"""The speed tools run and print what they claim: the profile per paper part,
+the backbone comparison, and the GPU script (at tiny sizes on the CPU)."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from helpers import repo_path, run_tool
+
+
+def _table(out, header):
+    """The rows of the markdown table under the line starting ``header``."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith(header))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith('| '):
+            break
+        rows.append([c.strip() for c in line.strip('|').split('|')])
+    return rows
+
+
+def test_profile_gives_every_paper_part_in_both_modes(capsys):
+    run_tool('analysis_tools/profile_backbone.py', 't', '--shape', '64', '96',
+             '--repeats', '1', '--warmup', '0', '--top', '3')
+    out = capsys.readouterr().out
+    assert 'HIRI-ViT-t (5 stages) at 64x96, batch 1, fp32' in out
+    for mode in ('eval', 'train'):
+        rows = _table(out.split(f'\n{mode}: ')[1], '| part |')
+        parts = [r[0] for r in rows]
+        assert parts[:5] == ['HR-stem', 'HR-blocks', 'IRDS', 'attention',
+                             'FFN (CFFN)']
+        assert ('backward (all parts)' in parts) == (mode == 'train')
+        assert all(float(r[1]) >= 0 for r in rows[:5])
+        # The parts and the rest add up to the pass.
+        assert abs(sum(float(r[2].rstrip('%')) for r in rows) - 100) < 1
+    assert out.count('top 3 operators by self time') == 2
+
+
+def test_backbone_benchmark_sets_s_at_twice_the_size_against_swin(capsys):
+    run_tool('analysis_tools/benchmark_backbone.py', '--sizes', '64', '128',
+             '--models', 'HIRI-ViT-S', 'HIRI-ViT-S-NCHW', 'Swin-T',
+             '--threads', '1', '--repeats', '1', '--warmup', '0',
+             '--no-memory')
+    out = capsys.readouterr().out
+    rows = _table(out, '| model |')
+    assert [(r[0], r[1]) for r in rows] == [
+        (name, size) for size in ('64', '128')
+        for name in ('HIRI-ViT-S', 'HIRI-ViT-S-NCHW', 'Swin-T')]
+    # The deployed and the plain network cost the same.
+    assert rows[0][3] == rows[1][3]
+    assert 'HIRI-ViT-S at 128 / Swin-T at 64: latency' in out
+    assert '1 threads' in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(),
+                    reason='TINY=1 runs the CPU path; a GPU is visible here')
+def test_gpu_script_runs_at_tiny_sizes_on_the_cpu():
+    env = dict(os.environ, TINY='1')
+    result = subprocess.run(
+        ['bash', repo_path('tools', 'analysis_tools', 'gpu_benchmark.sh'),
+         sys.executable], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'HIRI-ViT-S at 128 / Swin-T at 64' in result.stdout
+    assert 'maskrcnn_hirivit_s_win_1x_coco.py' in result.stdout

@@ -1,0 +1,132 @@
+"""Where HIRI-ViT's time goes: time per paper part and the top operators, in
+eval and train mode, for any arch and input size.
+
+For each mode, ``--warmup`` untimed passes, then ``--repeats`` timed passes
+(eval: forward without gradients; train: forward and backward of the
+outputs' sum, BN in training mode), in which forward hooks time each part
+of the paper: HR-stem, HR-blocks, IRDS (a and b), attention (the MHA of
+stages 4-5), FFN (every CFFN) and the rest (norms, residual sums, output
+norms). In train mode the backward pass is one row: autograd does not run
+it part by part. Then ``--repeats`` more passes under torch.profiler give
+the ``--top`` operators by self time. Hooks and the profiler add a little
+overhead, so the per-pass time of the first table is what to compare.
+
+Example (docs/benchmarks.md)::
+
+    python tools/analysis_tools/profile_backbone.py s --shape 448
+    python tools/analysis_tools/profile_backbone.py s --shape 1600 2666 \
+        --modes eval --repeats 1
+"""
+import argparse
+import statistics
+
+import torch
+
+from mmhirivit.cli import UsageError, run_cli
+from mmhirivit.models import HIRIViT
+from mmhirivit.models.backbones.hirivit import (CFFN, HRBlock, HRStem, IRDSa,
+                                                IRDSb, MultiheadAttention)
+from mmhirivit.utils.timing import describe_device, forward_times, time_calls
+
+PARTS = (('HR-stem', HRStem), ('HR-blocks', HRBlock),
+         ('IRDS', (IRDSa, IRDSb)), ('attention', MultiheadAttention),
+         ('FFN (CFFN)', CFFN))
+MODES = ('eval', 'train')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n\n', 1)[1])
+    parser.add_argument('arch', help='an arch_zoo name (t, s, b, l)')
+    parser.add_argument('--shape', type=int, nargs='+', default=[448],
+                        metavar='H [W]', help='input size (default 448)')
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--num-stages', type=int, choices=(4, 5), default=5,
+                        help='5, the paper\'s network, or 4, its four-stage '
+                        'form for 224 inputs')
+    parser.add_argument('--modes', nargs='+', choices=MODES,
+                        default=list(MODES))
+    parser.add_argument('--threads', type=int,
+                        help='CPU threads (default: torch\'s default)')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--top', type=int, default=5,
+                        help='operators to list (default 5)')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda')
+    return parser.parse_args()
+
+
+def part_modules(model):
+    """``(part, module)`` for every module of a paper part."""
+    for module in model.modules():
+        for part, kinds in PARTS:
+            if isinstance(module, kinds):
+                yield part, module
+
+
+def one_pass(model, x, mode):
+    """A function running one pass of ``mode``."""
+    if mode == 'eval':
+        return lambda: model(x)
+
+    def train_pass():
+        sum(out.float().mean() for out in model(x)).backward()
+    return train_pass
+
+
+def profile(model, x, mode, args):
+    model.train(mode == 'train')
+    run = one_pass(model, x, mode)
+    with torch.set_grad_enabled(mode == 'train'):
+        time_calls(run, repeats=0, warmup=args.warmup, device=x.device)
+        times, remove = forward_times(
+            [('total', model), *part_modules(model)], x.device)
+        steps = time_calls(run, args.repeats, device=x.device)
+        remove()
+        activities = [torch.profiler.ProfilerActivity.CPU] + (
+            [torch.profiler.ProfilerActivity.CUDA] if x.is_cuda else [])
+        with torch.profiler.profile(activities=activities) as prof:
+            time_calls(run, args.repeats, device=x.device)
+    step = statistics.median(steps)
+    per_pass = {part: sum(t) / args.repeats for part, t in times.items()}
+    rows = [(part, per_pass.get(part, 0.)) for part, _ in PARTS]
+    rows.append(('other (norms, residuals, output norms)',
+                 per_pass['total'] - sum(t for _, t in rows)))
+    if mode == 'train':
+        rows.append(('backward (all parts)', step - per_pass['total']))
+    print(f'\n{mode}: {step * 1e3:.1f} ms per pass (median of '
+          f'{args.repeats})')
+    print('| part | ms per pass | share |')
+    print('| --- | --- | --- |')
+    for part, seconds in rows:
+        print(f'| {part} | {seconds * 1e3:.1f} | '
+              f'{100 * seconds / step:.1f}% |')
+    key = 'self_cuda_time_total' if x.is_cuda else 'self_cpu_time_total'
+    print(f'\ntop {args.top} operators by self time over {args.repeats} '
+          f'passes ({mode}):')
+    print(prof.key_averages().table(sort_by=key, row_limit=args.top,
+                                    max_name_column_width=40))
+
+
+def main():
+    args = parse_args()
+    if len(args.shape) > 2:
+        raise UsageError(f'--shape takes H or H W, got {args.shape}')
+    if min(args.repeats, args.batch) < 1 or args.warmup < 0:
+        raise UsageError('--repeats and --batch must be >= 1, --warmup >= 0')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    h, w = args.shape[0], args.shape[-1]
+    model = HIRIViT(arch=args.arch, num_stages=args.num_stages).to(device)
+    x = torch.rand(args.batch, 3, h, w, device=device)
+    print(f'HIRI-ViT-{args.arch} ({args.num_stages} stages) at {h}x{w}, '
+          f'batch {args.batch}, fp32, {describe_device(device)}')
+    for mode in args.modes:
+        profile(model, x, mode, args)
+
+
+if __name__ == '__main__':
+    run_cli(main)
