@@ -25,9 +25,10 @@ def _table(out, header):
 
 def test_profile_gives_every_paper_part_in_both_modes(capsys):
     run_tool('analysis_tools/profile_backbone.py', 't', '--shape', '64', '96',
-             '--repeats', '1', '--warmup', '0', '--top', '3')
+             '--repeats', '1', '--warmup', '0', '--top', '3', '--deploy')
     out = capsys.readouterr().out
-    assert 'HIRI-ViT-t (5 stages) at 64x96, batch 1, fp32' in out
+    assert ('HIRI-ViT-t (5 stages, channels-last, eval with BN folded) at '
+            '64x96, batch 1') in out
     for mode in ('eval', 'train'):
         rows = _table(out.split(f'\n{mode}: ')[1], '| part |')
         parts = [r[0] for r in rows]

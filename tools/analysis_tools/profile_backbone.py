@@ -11,13 +11,19 @@ it part by part. Then ``--repeats`` more passes under torch.profiler give
 the ``--top`` operators by self time. Hooks and the profiler add a little
 overhead, so the per-pass time of the first table is what to compare.
 
+``--nchw`` profiles the plain NCHW network (``channels_last=False``) and
+``--deploy`` the eval mode with BN folded (``switch_to_deploy()``), as the
+exporter and benchmark_backbone.py run it.
+
 Example (docs/benchmarks.md)::
 
-    python tools/analysis_tools/profile_backbone.py s --shape 448
+    python tools/analysis_tools/profile_backbone.py s --shape 448 --deploy
+    python tools/analysis_tools/profile_backbone.py s --shape 448 --nchw
     python tools/analysis_tools/profile_backbone.py s --shape 1600 2666 \
         --modes eval --repeats 1
 """
 import argparse
+import copy
 import statistics
 
 import torch
@@ -46,6 +52,10 @@ def parse_args():
     parser.add_argument('--num-stages', type=int, choices=(4, 5), default=5,
                         help='5, the paper\'s network, or 4, its four-stage '
                         'form for 224 inputs')
+    parser.add_argument('--nchw', action='store_true',
+                        help='the plain NCHW network (channels_last=False)')
+    parser.add_argument('--deploy', action='store_true',
+                        help='eval mode with BN folded (switch_to_deploy)')
     parser.add_argument('--modes', nargs='+', choices=MODES,
                         default=list(MODES))
     parser.add_argument('--threads', type=int,
@@ -78,6 +88,8 @@ def one_pass(model, x, mode):
 
 def profile(model, x, mode, args):
     model.train(mode == 'train')
+    if mode == 'eval' and args.deploy:
+        model = copy.deepcopy(model).switch_to_deploy()
     run = one_pass(model, x, mode)
     with torch.set_grad_enabled(mode == 'train'):
         time_calls(run, repeats=0, warmup=args.warmup, device=x.device)
@@ -120,9 +132,12 @@ def main():
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     h, w = args.shape[0], args.shape[-1]
-    model = HIRIViT(arch=args.arch, num_stages=args.num_stages).to(device)
+    model = HIRIViT(arch=args.arch, num_stages=args.num_stages,
+                    channels_last=not args.nchw).to(device)
     x = torch.rand(args.batch, 3, h, w, device=device)
-    print(f'HIRI-ViT-{args.arch} ({args.num_stages} stages) at {h}x{w}, '
+    layout = 'NCHW' if args.nchw else 'channels-last'
+    print(f'HIRI-ViT-{args.arch} ({args.num_stages} stages, {layout}'
+          f'{", eval with BN folded" if args.deploy else ""}) at {h}x{w}, '
           f'batch {args.batch}, fp32, {describe_device(device)}')
     for mode in args.modes:
         profile(model, x, mode, args)
