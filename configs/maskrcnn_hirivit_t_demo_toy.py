@@ -10,8 +10,8 @@ data_root = 'data/toy/coco/'
 # The toy shapes carry COCO names: circle, triangle, square.
 metainfo = dict(classes=('sports ball', 'kite', 'book'))
 # 1.5x the 256-pixel toy images, not the paper's 2x: the FPN and RPN convs
-# on the finest map set the step time, and at 384 the run fits 1.3x the
-# updates of 512 in the same time, which scored better.
+# on the finest map set the step time, and at 384 the run fits more updates
+# than at 512 in the same time, which scored better (docs/demo.md).
 image_scale = (384, 384)
 max_iters = 920  # the ResNet-18 reference is timed against it (docs/demo.md)
 roi_layer = dict(type='RoIAlign', output_size=7, sampling_ratio=1)

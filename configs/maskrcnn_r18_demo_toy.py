@@ -3,10 +3,8 @@
 # images as they are) and strides. Data are the demo's
 # (maskrcnn_hirivit_t_demo_toy.py); the CPU levers and the schedule are the
 # reference run's: RoI sampler 128, 300 proposals, RoIAlign sampling_ratio=2,
-# batch 4, AdamW 4e-4, 290 iterations. Its steps take 4-8 s on 2 cores
-# against the demo's 1.3-1.9 s and vary from run to run: 250 iterations took
-# 0.86x the demo's wall time, 290 and 310 took 1.22x, so 290 gives it at
-# least the demo's time (runs in docs/demo.md).
+# batch 4, AdamW 4e-4, 290 iterations, chosen to give it at least the demo's
+# wall time (docs/demo.md).
 _base_ = './maskrcnn_hirivit_t_demo_toy.py'
 
 image_scale = (256, 256)
