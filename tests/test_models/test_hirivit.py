@@ -540,3 +540,30 @@ def test_channels_last_is_the_nchw_network(tmp_path):
         for a, b in zip(fast_outs, outs):
             assert _relative(a, b) < 1e-5
         assert _relative(fast_grads, grads) < 1e-5
+
+
+def test_layer_wise_lr_decay_with_mmpretrains_constructor():
+    """get_layer_depth() lets mmpretrain's layer-decay constructor scale the
+    learning rate block by block, from the stem (lowest) to the head."""
+    from mmpretrain.engine.optimizers import \
+        LearningRateDecayOptimWrapperConstructor
+
+    from mmhirivit.utils.models import build_classifier
+    model = build_classifier('t')
+    constructor = LearningRateDecayOptimWrapperConstructor(
+        dict(type='OptimWrapper',
+             optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05)),
+        dict(layer_decay_rate=0.5))
+    lrs = {g['param_name']: g['lr']
+           for g in constructor(model).optimizer.param_groups}
+    num_layers = sum(len(stage) for stage in model.backbone.stages) + 2
+    assert lrs['backbone.stem.conv.conv.weight'] == pytest.approx(
+        1e-3 * 0.5**(num_layers - 1))
+    assert lrs['head.fc.weight'] == lrs['backbone.norm4.weight'] == 1e-3
+    path = ['backbone.stem.conv.conv.weight', 'backbone.stages.0.0.norm.weight',
+            'backbone.stages.0.1.norm.weight', 'backbone.stages.2.0.norm.weight',
+            'backbone.stages.4.1.attn.qkv.weight', 'head.fc.weight']
+    assert all(lrs[a] < lrs[b] for a, b in zip(path, path[1:]))
+    # An IRDS layer learns as the first block of the stage it leads into.
+    assert lrs['backbone.downsamples.3.project.weight'] == lrs[
+        'backbone.stages.3.0.attn.qkv.weight']

@@ -871,6 +871,38 @@ class HIRIViT(BaseModule):
             if i in self.out_indices:
                 yield getattr(self, f'norm{i}')
 
+    def get_layer_depth(self, param_name: str, prefix: str = ''):
+        """The layer depth of a parameter, for layer-wise learning-rate decay
+        (mmpretrain's ``LearningRateDecayOptimWrapperConstructor``, whose
+        classifiers call it with ``prefix='backbone.'``).
+
+        Every block is one layer, counted from the input: the HR-stem is
+        layer 0, block ``j`` of a stage is the layer after all blocks of the
+        earlier stages, and each IRDS layer shares the depth of the first
+        block of the stage it leads into. The output norms, and every
+        parameter outside the backbone (neck, head), are the last layer.
+
+        Args:
+            param_name (str): The parameter's name in the whole model.
+            prefix (str): The backbone's prefix in that model.
+
+        Returns:
+            tuple[int, int]: ``(layer_depth, num_layers)``, with
+            ``num_layers`` the number of blocks plus 2.
+        """
+        sizes = [len(stage) for stage in self.stages]
+        num_layers = sum(sizes) + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        parts = param_name[len(prefix):].split('.')
+        if parts[0] == 'stem':
+            return 0, num_layers
+        if parts[0] in ('stages', 'downsamples'):
+            stage = int(parts[1])
+            block = int(parts[2]) if parts[0] == 'stages' else 0
+            return 1 + sum(sizes[:stage]) + block, num_layers
+        return num_layers - 1, num_layers
+
     def init_weights(self):
         """Initialise as ``init_cfg`` says; a ``Pretrained`` checkpoint loads
         safely (:func:`~mmhirivit.utils.checkpoint.mmengine_loading`), also
