@@ -40,6 +40,10 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=1e-5, weight_decay=1e-8))
+# Layer-wise learning-rate decay, not in the paper's recipe (docs/training.md):
+# optim_wrapper = dict(
+#     constructor='LearningRateDecayOptimWrapperConstructor',
+#     paramwise_cfg=dict(layer_decay_rate=0.9))
 # No warm-up (ours): the model starts trained.
 param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=1e-7, by_epoch=True, begin=0,

@@ -79,6 +79,10 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999),
                    weight_decay=0.01),
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.))
+# Layer-wise learning-rate decay, not in the paper's recipe (docs/training.md):
+# optim_wrapper = dict(
+#     constructor='mmhirivit.BackboneLayerDecayOptimWrapperConstructor',
+#     paramwise_cfg=dict(layer_decay_rate=0.9))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
          end=1500),

@@ -5,9 +5,15 @@ mmdet configs resolve ``type='mmpretrain.ConvNeXt'``.
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmhirivit',
                   locations=['mmhirivit.models'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmhirivit',
                  locations=['mmhirivit.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='mmhirivit',
+    locations=['mmhirivit.engine'])

@@ -567,3 +567,24 @@ def test_layer_wise_lr_decay_with_mmpretrains_constructor():
     # An IRDS layer learns as the first block of the stage it leads into.
     assert lrs['backbone.downsamples.3.project.weight'] == lrs[
         'backbone.stages.3.0.attn.qkv.weight']
+
+
+def test_layer_wise_lr_decay_for_a_detector():
+    """mmdet's detectors do not pass get_layer_depth() on; mmhirivit's
+    constructor asks the backbone, and the neck and heads keep the base
+    rate."""
+    from mmengine.optim import build_optim_wrapper
+
+    from helpers import repo_path
+    from mmhirivit.utils.models import build_from_scratch
+    model = build_from_scratch(
+        repo_path('configs/maskrcnn_hirivit_t_demo_toy.py'))
+    wrapper = build_optim_wrapper(model, dict(
+        optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+        constructor='mmhirivit.BackboneLayerDecayOptimWrapperConstructor',
+        paramwise_cfg=dict(layer_decay_rate=0.5)))
+    lrs = {g['param_name']: g['lr'] for g in wrapper.optimizer.param_groups}
+    assert lrs['backbone.stem.conv.conv.weight'] < lrs[
+        'backbone.stages.3.0.attn.qkv.weight'] < lrs[
+            'neck.lateral_convs.0.conv.weight'] == lrs[
+                'roi_head.bbox_head.fc_cls.weight'] == 1e-3

@@ -9,3 +9,7 @@ optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, betas=(0.9, 0.999),
                    weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.))
+# Layer-wise learning-rate decay, not in the paper's recipe (docs/training.md):
+# optim_wrapper = dict(
+#     constructor='mmhirivit.BackboneLayerDecayOptimWrapperConstructor',
+#     paramwise_cfg=dict(layer_decay_rate=0.9))

@@ -1,0 +1,3 @@
+from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
+
+__all__ = ['BackboneLayerDecayOptimWrapperConstructor']
