@@ -76,9 +76,13 @@ def load_config(args):
             f'{DEFAULT_SCOPES} so the tools know which codebase runs it '
             f'(inherit an mmdet::, mmseg:: or mmpretrain:: default_runtime).')
     try:
-        check_backbone(cfg)
+        warnings = check_backbone(cfg)
     except ValueError as err:
         raise UsageError(f'{args.config}: {err}') from None
+    for warning in warnings:  # one line each, beside the tools' errors
+        print(f'warning: {args.config}: {warning} (dropin_check=False in the '
+              f'config or --cfg-options turns this check off)',
+              file=sys.stderr)
     cfg.launcher = args.launcher
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)

@@ -5,8 +5,12 @@ constructor arguments, mmseg's ``model.pretrained``, neck and head widths,
 and the feature strides of anchors and RoI extractors. Left as they are they
 end in a ``TypeError`` or a shape mismatch deep inside a builder, or worse,
 train silently with anchors at the wrong scale. :func:`check_backbone` finds
-them before anything is built and raises a ``ValueError`` that names the
-setting and what to write instead (the tools print it as one line).
+them before anything is built and names each setting and what to write
+instead. What the builder would refuse anyway (arguments HIRI-ViT does not
+take, mmseg's ``model.pretrained``) raises a ``ValueError`` (the tools print
+it as one line); widths and strides, which a neck or head this module does
+not know may read differently, come back as warnings, one line each. A
+config with ``dropin_check = False`` is not checked.
 """
 import inspect
 
@@ -57,15 +61,15 @@ def _build_meta(backbone):
         raise ValueError(f'model.backbone: {err}') from None
 
 
-def _check_width(name, value, want):
+def _check_width(name, value, want, warnings):
     if value is not None and _listed(value) != want:
-        raise ValueError(
+        warnings.append(
             f'{name}={_listed(value)} does not match the HIRI-ViT outputs it '
             f'reads ({want} channels); write {name}='
             f'{str(want).replace(" ", "")}')
 
 
-def _check_heads(model, channels):
+def _check_heads(model, channels, warnings):
     """Widths of what reads the backbone's outputs directly: the neck, else
     the decode/auxiliary heads (mmseg) or the classification head
     (mmpretrain, after a pooling neck)."""
@@ -73,11 +77,11 @@ def _check_heads(model, channels):
     if neck and 'in_channels' in neck:
         value = neck.in_channels
         want = channels if isinstance(value, (list, tuple)) else channels[-1]
-        _check_width('model.neck.in_channels', value, want)
+        _check_width('model.neck.in_channels', value, want, warnings)
         return
     if neck is not None and 'head' in model:  # a pooling neck (mmpretrain)
         _check_width('model.head.in_channels',
-                     model.head.get('in_channels'), channels[-1])
+                     model.head.get('in_channels'), channels[-1], warnings)
         return
     for key in ('decode_head', 'auxiliary_head'):
         heads = model.get(key) or []
@@ -88,16 +92,17 @@ def _check_heads(model, channels):
             try:
                 want = ([channels[j] for j in index] if isinstance(
                     index, (list, tuple)) else channels[index])
-            except IndexError:
-                raise ValueError(
+            except (IndexError, TypeError):
+                warnings.append(
                     f'{name}.in_index={_listed(index)} is out of range for '
                     f'the {len(channels)} HIRI-ViT outputs '
-                    f'(model.backbone.out_indices)') from None
+                    f'(model.backbone.out_indices)')
+                continue
             _check_width(f'{name}.in_channels', head.get('in_channels'),
-                         want)
+                         want, warnings)
             if 'c1_in_channels' in head:  # DeepLabV3+ reads inputs[0]
                 _check_width(f'{name}.c1_in_channels', head.c1_in_channels,
-                             channels[0])
+                             channels[0], warnings)
 
 
 def _level_strides(model, strides):
@@ -111,7 +116,7 @@ def _level_strides(model, strides):
     return levels
 
 
-def _check_strides(model, backbone):
+def _check_strides(model, backbone, warnings):
     levels = _level_strides(model, list(backbone.strides))
     for keys in STRIDE_KEYS:
         value = model
@@ -121,7 +126,7 @@ def _check_strides(model, backbone):
             continue
         if list(value) != levels[:len(value)]:
             name = 'model.' + '.'.join(keys)
-            raise ValueError(
+            warnings.append(
                 f'{name}={list(value)} does not match the strides of the '
                 f'levels HIRI-ViT gives (out_indices '
                 f'{list(backbone.out_indices)}: {levels[:len(value)]}); '
@@ -131,12 +136,20 @@ def _check_strides(model, backbone):
 
 
 def check_backbone(cfg):
-    """Raise ``ValueError`` for the first setting of ``cfg`` that cannot
-    apply to its HIRI-ViT backbone; configs with another backbone pass."""
+    """Check the settings of ``cfg`` around its HIRI-ViT backbone.
+
+    Raises ``ValueError`` for the first setting the builder would refuse
+    anyway, and returns one warning line for each width or stride that does
+    not match what HIRI-ViT gives. Configs with another backbone, or with
+    ``dropin_check = False``, give nothing.
+
+    Returns:
+        list[str]: The warnings.
+    """
     model = cfg.get('model') or {}
     backbone = model.get('backbone')
-    if not is_hirivit(backbone):
-        return
+    if not is_hirivit(backbone) or cfg.get('dropin_check', True) is False:
+        return []
     # mmseg's segmentors hand model.pretrained to the backbone.
     if cfg.get('default_scope') == 'mmseg' and model.get(
             'pretrained') is not None:
@@ -146,5 +159,7 @@ def check_backbone(cfg):
             f'for the backbone it replaces); write model.pretrained=None, '
             f'and load HIRI-ViT weights with model.backbone.init_cfg')
     meta = _build_meta(backbone)
-    _check_heads(model, list(meta.out_channels))
-    _check_strides(model, meta)
+    warnings = []
+    _check_heads(model, list(meta.out_channels), warnings)
+    _check_strides(model, meta, warnings)
+    return warnings

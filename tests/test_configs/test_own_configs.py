@@ -1,12 +1,16 @@
 """HIRI-ViT drops into stock mmdet, mmseg and mmpretrain configs: as a short
-inheriting config (the README's recipe) and with --cfg-options alone, and a
-stock setting that cannot apply to it ends with one line that says what to
-write instead."""
+inheriting config (the README's recipe) and with --cfg-options alone. A
+stock setting the builder would refuse ends with one line that says what to
+write instead; a width or stride that does not match is a warning."""
+import argparse
 import re
 
 import pytest
+from mmengine.config import DictAction
 
 from helpers import error_line, repo_path, run_tool, toy_config
+from mmhirivit.utils.dropin import check_backbone
+from mmhirivit.utils.models import read_config
 
 FASTER_RCNN = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 PSPNET = 'mmseg::pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'
@@ -98,27 +102,62 @@ def test_stock_config_trains_and_evaluates(name, toy_root, tmp_path):
       'model.backbone._delete_=True']),
     (SWIN_CLS, 'imagenet', ['model.backbone.type=mmhirivit.HIRIViT'],
      ['img_size=224', 'model.backbone._delete_=True']),
-    (FASTER_RCNN, 'coco', DENSE,
-     ['model.neck.in_channels=[256, 512, 1024, 2048]',
-      'write model.neck.in_channels=[16,32,64,128]']),
-    (FASTER_RCNN, 'coco', SWAP + ['model.neck.in_channels=[32,64,128,256]'],
-     ['model.rpn_head.anchor_generator.strides=[4, 8, 16, 32, 64]',
-      'strides=[8,16,32,64,128]', 'model.backbone.out_indices=[0,1,2,3]']),
     (PSPNET, 'ade', DENSE + SEG_HEADS[:2],
      ["model.pretrained='open-mmlab://resnet50_v1c'",
       'write model.pretrained=None']),
-    (PSPNET, 'ade', DENSE + ['model.pretrained=None'],
-     ['model.decode_head.in_channels=2048',
-      'write model.decode_head.in_channels=128']),
-    (RESNET50, 'imagenet', SWAP + ['model.backbone.out_indices=[4]'],
-     ['model.head.in_channels=2048', 'write model.head.in_channels=256']),
     (RESNET50, 'imagenet', CLS + ['model.backbone.drop_path_rate=1.5'],
      ['model.backbone: drop_path_rate must be a number in [0, 1), got 1.5']),
 ])
-def test_stock_setting_that_cannot_apply_is_one_line(
+def test_setting_the_builder_would_refuse_is_one_line(
         base, data, options, words, toy_root, tmp_path, capsys):
     config = _stock(base, data, toy_root, tmp_path)
     line = error_line(capsys, 'train.py', config, '--cfg-options', *options)
     for word in words:
         assert word in line
     assert not list((tmp_path / 'run').glob('*/*.log'))  # nothing started
+
+
+def _with_options(base, options):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cfg = read_config(base)
+    cfg.merge_from_dict(parser.parse_args(
+        ['--cfg-options', *options]).cfg_options)
+    return cfg
+
+
+@pytest.mark.parametrize('base,options,words', [
+    (FASTER_RCNN, DENSE,
+     ['model.neck.in_channels=[256, 512, 1024, 2048]',
+      'write model.neck.in_channels=[16,32,64,128]']),
+    (FASTER_RCNN, SWAP + ['model.neck.in_channels=[32,64,128,256]'],
+     ['model.rpn_head.anchor_generator.strides=[4, 8, 16, 32, 64]',
+      'strides=[8,16,32,64,128]', 'model.backbone.out_indices=[0,1,2,3]']),
+    (PSPNET, DENSE + ['model.pretrained=None'],
+     ['model.decode_head.in_channels=2048',
+      'write model.decode_head.in_channels=128']),
+    (RESNET50, SWAP + ['model.backbone.out_indices=[4]'],
+     ['model.head.in_channels=2048', 'write model.head.in_channels=256']),
+])
+def test_widths_and_strides_that_do_not_match_are_warnings(base, options,
+                                                           words):
+    """A neck or head the checker does not know may read widths or strides
+    differently, so these warn (the tools log each line) and the run goes
+    on; dropin_check=False turns the check off."""
+    cfg = _with_options(base, options)
+    warnings = check_backbone(cfg)
+    assert any(all(word in line for word in words) for line in warnings), \
+        warnings
+    cfg.dropin_check = False
+    assert check_backbone(cfg) == []
+
+
+def test_the_tools_log_the_warning_and_go_on(toy_root, tmp_path, capsys):
+    """With the FPN's widths left stock the run starts, logs the warning, and
+    fails where PyTorch finds the mismatch."""
+    config = _stock(FASTER_RCNN, 'coco', toy_root, tmp_path)
+    with pytest.raises(RuntimeError):
+        run_tool('train.py', config, '--cfg-options', *DENSE)
+    out = capsys.readouterr()
+    assert 'write model.neck.in_channels=[16,32,64,128]' in out.out + out.err
+    assert 'dropin_check=False' in out.out + out.err
