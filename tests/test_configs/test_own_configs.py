@@ -36,10 +36,18 @@ STOCK = {
              DENSE + FPN),
     'swin-mask-rcnn': ('mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py',
                        'coco', DENSE + FPN),
+    # DINO picks num_queries encoder tokens: 900 by default, more than a
+    # toy image has (only the toy size asks for fewer).
+    'dino': ('mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py', 'coco',
+             SWAP + ['model.backbone.out_indices=[1,2,3]',
+                     'model.neck.in_channels=[32,64,128]',
+                     'model.num_queries=30']),
     'yolof': ('mmdet::yolof/yolof_r50-c5_8xb8-1x_coco.py', 'coco',
               SWAP + ['model.backbone.out_indices=[3]',
                       'model.neck.in_channels=128']),
     'pspnet': (PSPNET, 'ade', DENSE + SEG_HEADS),
+    'deeplabv3': ('mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-80k_ade20k-'
+                  '512x512.py', 'ade', DENSE + SEG_HEADS),
     'deeplabv3plus': (
         'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-80k_ade20k-512x512.py',
         'ade', DENSE + SEG_HEADS + ['model.decode_head.c1_in_channels=16']),
@@ -50,6 +58,9 @@ STOCK = {
                      'ade', DENSE + FPN + ['model.pretrained=None']),
     'resnet50': (RESNET50, 'imagenet', CLS),
     'swin-t': (SWIN_CLS, 'imagenet', CLS),
+    # ConvNeXt pools in its backbone, so its recipe has no neck.
+    'convnext-t': ('mmpretrain::convnext/convnext-tiny_32xb128_in1k.py',
+                   'imagenet', CLS + ['model.neck.type=GlobalAveragePooling']),
     'mobilenet-v2': ('mmpretrain::mobilenet_v2/mobilenet-v2_8xb32_in1k.py',
                      'imagenet', CLS),
 }

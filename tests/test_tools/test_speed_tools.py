@@ -42,6 +42,7 @@ def test_profile_gives_every_paper_part_in_both_modes(capsys):
 
 
 def test_backbone_benchmark_sets_s_at_twice_the_size_against_swin(capsys):
+    threads = torch.get_num_threads()
     run_tool('analysis_tools/benchmark_backbone.py', '--sizes', '64', '128',
              '--models', 'HIRI-ViT-S', 'HIRI-ViT-S-NCHW', 'Swin-T',
              '--threads', '1', '--repeats', '1', '--warmup', '0',
@@ -55,6 +56,10 @@ def test_backbone_benchmark_sets_s_at_twice_the_size_against_swin(capsys):
     assert rows[0][3] == rows[1][3]
     assert 'HIRI-ViT-S at 128 / Swin-T at 64: latency' in out
     assert '1 threads' in out
+    # Timed with 1 thread, and the thread count restored for what runs
+    # next in this process (a later run with another count would add its
+    # sums in another order).
+    assert torch.get_num_threads() == threads
 
 
 @pytest.mark.skipif(torch.cuda.is_available(),

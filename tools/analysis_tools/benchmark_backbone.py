@@ -170,40 +170,51 @@ def main():
                 mb=None if args.no_memory else peak_memory_mb(
                     name, model, size, args.batch, device))
     precision = 'fp16 autocast' if args.fp16 else 'fp32'
-    for threads in args.threads or [torch.get_num_threads()]:
-        torch.set_num_threads(threads)
-        machine = describe_device(device)  # the load before the timing
-        ms = {}
-        for size in args.sizes:
-            x = torch.rand(args.batch, 3, size, size, device=device)
-            for name, value in latencies_ms(models, x, args).items():
-                ms[name, size] = value
-        print(f'\n{machine}; batch {args.batch}, '
-              f'{precision}, median of {args.repeats} passes')
-        print('| model | size | params (M) | GFLOPs, attention products '
-              'counted | GFLOPs, skipped | latency (ms) | images/s | peak '
-              f'mem (MB) | GFLOPs (counted) / {REFERENCE} | latency / '
-              f'{REFERENCE} |')
-        print('| --- ' * 10 + '|')
-        for (name, size), row in rows.items():
-            ref = rows[REFERENCE, size]
-            memory = '-' if row['mb'] is None else f'{row["mb"]:.0f}'
-            print(f'| {name} | {size} | {row["params"]:.1f} | '
-                  f'{row["gflops"]:.2f} | {row["gflops_skipped"]:.2f} | '
-                  f'{ms[name, size]:.1f} | '
-                  f'{1e3 * args.batch / ms[name, size]:.1f} | {memory} | '
-                  f'{row["gflops"] / ref["gflops"]:.2f} | '
-                  f'{ms[name, size] / ms[REFERENCE, size]:.2f} |')
-        for size in args.sizes:
-            if 2 * size in args.sizes and AGAINST in models:
-                ratio = ms[REFERENCE, 2 * size] / ms[AGAINST, size]
-                cost = rows[REFERENCE, 2 * size]['gflops'] / rows[
-                    AGAINST, size]['gflops']
-                print(f'{REFERENCE} at {2 * size} / {AGAINST} at {size}: '
-                      f'latency {ratio:.2f}x, GFLOPs (counted) {cost:.2f}x '
-                      f'({threads} threads)')
+    default_threads = torch.get_num_threads()
+    try:
+        for threads in args.threads or [default_threads]:
+            torch.set_num_threads(threads)
+            ms = time_tables(models, rows, threads, precision, device, args)
+    finally:  # as it was, for a caller in the same process
+        torch.set_num_threads(default_threads)
     if args.out:  # the last thread count's latencies
         plot(rows, ms, args.sizes, args.out)
+
+
+def time_tables(models, rows, threads, precision, device, args):
+    """Time every model at every size with ``threads`` threads, print the
+    table and the ratios, and return the latencies (ms)."""
+    machine = describe_device(device)  # the load before the timing
+    ms = {}
+    for size in args.sizes:
+        x = torch.rand(args.batch, 3, size, size, device=device)
+        for name, value in latencies_ms(models, x, args).items():
+            ms[name, size] = value
+    print(f'\n{machine}; batch {args.batch}, '
+          f'{precision}, median of {args.repeats} passes')
+    print('| model | size | params (M) | GFLOPs, attention products '
+          'counted | GFLOPs, skipped | latency (ms) | images/s | peak '
+          f'mem (MB) | GFLOPs (counted) / {REFERENCE} | latency / '
+          f'{REFERENCE} |')
+    print('| --- ' * 10 + '|')
+    for (name, size), row in rows.items():
+        ref = rows[REFERENCE, size]
+        memory = '-' if row['mb'] is None else f'{row["mb"]:.0f}'
+        print(f'| {name} | {size} | {row["params"]:.1f} | '
+              f'{row["gflops"]:.2f} | {row["gflops_skipped"]:.2f} | '
+              f'{ms[name, size]:.1f} | '
+              f'{1e3 * args.batch / ms[name, size]:.1f} | {memory} | '
+              f'{row["gflops"] / ref["gflops"]:.2f} | '
+              f'{ms[name, size] / ms[REFERENCE, size]:.2f} |')
+    for size in args.sizes:
+        if 2 * size in args.sizes and AGAINST in models:
+            ratio = ms[REFERENCE, 2 * size] / ms[AGAINST, size]
+            cost = rows[REFERENCE, 2 * size]['gflops'] / rows[
+                AGAINST, size]['gflops']
+            print(f'{REFERENCE} at {2 * size} / {AGAINST} at {size}: '
+                  f'latency {ratio:.2f}x, GFLOPs (counted) {cost:.2f}x '
+                  f'({threads} threads)')
+    return ms
 
 
 if __name__ == '__main__':

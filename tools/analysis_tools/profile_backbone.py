@@ -128,10 +128,17 @@ def main():
         raise UsageError(f'--shape takes H or H W, got {args.shape}')
     if min(args.repeats, args.batch) < 1 or args.warmup < 0:
         raise UsageError('--repeats and --batch must be >= 1, --warmup >= 0')
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads or default_threads)
+    try:
+        run(args)
+    finally:  # as it was, for a caller in the same process
+        torch.set_num_threads(default_threads)
+
+
+def run(args):
     h, w = args.shape[0], args.shape[-1]
+    device = torch.device(args.device)
     model = HIRIViT(arch=args.arch, num_stages=args.num_stages,
                     channels_last=not args.nchw).to(device)
     x = torch.rand(args.batch, 3, h, w, device=device)
