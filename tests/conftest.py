@@ -1,7 +1,7 @@
 import pytest
-
 from helpers import TOY_SIZE
-from mmhirivit.utils import toy_data
+
+from mmhirivit.tools import toy_data
 
 
 @pytest.fixture(scope='session')

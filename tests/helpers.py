@@ -14,7 +14,6 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOY_SIZE = 128
 

@@ -18,8 +18,8 @@ from mmengine.config import ConfigDict
 from mmengine.runner import Runner
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.cli import (UsageError, add_common_args, check_data,
-                           load_config, missing_local, run_cli)
+from mmhirivit.tools.cli import (UsageError, add_common_args, check_data,
+                                 load_config, missing_local, run_cli)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 PICKLE_SUFFIXES = ('.pkl', '.pickle')

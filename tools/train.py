@@ -13,10 +13,10 @@ MMEngine picks the codebase (mmdet, mmseg, mmpretrain) from the config's
 import argparse
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.cli import (add_amp_arg, add_common_args, check_data,
-                           check_pretrained, enable_amp, load_config,
-                           run_cli)
 from mmhirivit.engine import build_runner
+from mmhirivit.tools.cli import (add_amp_arg, add_common_args, check_data,
+                                 check_pretrained, enable_amp, load_config,
+                                 run_cli)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 

@@ -1,3 +1,2 @@
-from .complexity import complexity, flop_analyzer, sdpa_flop_jit
-
-__all__ = ['complexity', 'flop_analyzer', 'sdpa_flop_jit']
+"""What the models and the runner need besides themselves: safe checkpoint
+loading (:mod:`mmhirivit.utils.checkpoint`)."""

@@ -16,7 +16,7 @@ import os.path as osp
 
 import pytest
 
-from mmhirivit.utils.models import read_config
+from mmhirivit.tools.configs import read_config
 
 HERE = osp.dirname(osp.abspath(__file__))
 DUMPS = osp.join(HERE, 'dumps')

@@ -7,10 +7,10 @@ import os.path as osp
 
 import pytest
 import torch
+from helpers import last_val_metrics, repo_path, run_tool, toy_config
 from mmengine.config import Config
 
-from mmhirivit.utils.models import build_from_config
-from helpers import last_val_metrics, repo_path, run_tool, toy_config
+from mmhirivit.tools.configs import build_from_config
 
 DET_CONFIGS = sorted(
     osp.relpath(p, repo_path())

@@ -8,9 +8,9 @@ import os.path as osp
 import pytest
 import torch
 import yaml
-
 from helpers import repo_path
-from mmhirivit.utils.models import build_from_config, read_config
+
+from mmhirivit.tools.configs import build_from_config, read_config
 
 DATA = {'CocoDataset': 'COCO', 'ADE20KDataset': 'ADE20K',
         'ImageNet': 'ImageNet-1k'}

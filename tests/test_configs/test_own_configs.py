@@ -6,11 +6,11 @@ import argparse
 import re
 
 import pytest
+from helpers import error_line, repo_path, run_tool, toy_config
 from mmengine.config import DictAction
 
-from helpers import error_line, repo_path, run_tool, toy_config
-from mmhirivit.utils.dropin import check_backbone
-from mmhirivit.utils.models import read_config
+from mmhirivit.tools.configs import read_config
+from mmhirivit.tools.dropin import check_backbone
 
 FASTER_RCNN = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 PSPNET = 'mmseg::pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'

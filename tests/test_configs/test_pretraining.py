@@ -6,13 +6,13 @@ import os.path as osp
 
 import pytest
 import torch
+from helpers import repo_path, run_tool, toy_config
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from mmhirivit.models import HIRIViT
+from mmhirivit.tools.configs import build_from_config
 from mmhirivit.utils.checkpoint import load_checkpoint_file, mmengine_loading
-from mmhirivit.utils.models import build_from_config
-from helpers import repo_path, run_tool, toy_config
 
 PRETRAIN_CONFIGS = sorted(
     osp.relpath(p, repo_path())

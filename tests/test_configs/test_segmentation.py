@@ -3,11 +3,11 @@ on toy data and validate with mmseg's IoUMetric; sliding-window inference
 covers images larger than the crop."""
 import pytest
 import torch
+from helpers import last_val_metrics, repo_path, run_tool, toy_config
 from mmengine.config import Config
 
-from helpers import last_val_metrics, repo_path, run_tool, toy_config
+from mmhirivit.tools.configs import build_from_config
 from mmhirivit.utils.checkpoint import mmengine_loading
-from mmhirivit.utils.models import build_from_config
 
 SEG_CONFIGS = [
     'configs/upernet_hirivit_s_160k_ade20k.py',

@@ -1,10 +1,10 @@
 import pytest
 import torch
-
 from helpers import run_tool
+
 from mmhirivit.models.backbones.hirivit import MultiheadAttention
-from mmhirivit.utils import complexity
-from mmhirivit.utils.models import build_classifier
+from mmhirivit.tools.complexity import complexity
+from mmhirivit.tools.configs import build_classifier
 
 
 class MatmulAttention(torch.nn.Module):

@@ -548,7 +548,7 @@ def test_layer_wise_lr_decay_with_mmpretrains_constructor():
     from mmpretrain.engine.optimizers import \
         LearningRateDecayOptimWrapperConstructor
 
-    from mmhirivit.utils.models import build_classifier
+    from mmhirivit.tools.configs import build_classifier
     model = build_classifier('t')
     constructor = LearningRateDecayOptimWrapperConstructor(
         dict(type='OptimWrapper',
@@ -573,10 +573,10 @@ def test_layer_wise_lr_decay_for_a_detector():
     """mmdet's detectors do not pass get_layer_depth() on; mmhirivit's
     constructor asks the backbone, and the neck and heads keep the base
     rate."""
+    from helpers import repo_path
     from mmengine.optim import build_optim_wrapper
 
-    from helpers import repo_path
-    from mmhirivit.utils.models import build_from_scratch
+    from mmhirivit.tools.configs import build_from_scratch
     model = build_from_scratch(
         repo_path('configs/maskrcnn_hirivit_t_demo_toy.py'))
     wrapper = build_optim_wrapper(model, dict(

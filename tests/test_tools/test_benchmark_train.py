@@ -5,7 +5,6 @@ import runpy
 
 import pytest
 import torch
-
 from helpers import error_line, repo_path, run_tool
 
 TOOL = 'analysis_tools/benchmark_train.py'

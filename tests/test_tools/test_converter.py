@@ -6,10 +6,10 @@ import os
 import pytest
 import torch
 import torchvision
+from helpers import error_line, run_tool
 
 from mmhirivit.models import HIRIViT
-from mmhirivit.utils.models import build_classifier
-from helpers import error_line, run_tool
+from mmhirivit.tools.configs import build_classifier
 
 TOOL = 'model_converters/hirivit_to_backbone.py'
 

@@ -4,14 +4,13 @@ compared with, the learning rates of both, and the step timer its README
 figures come from."""
 import pytest
 import torch
+from helpers import (error_line, last_val_metrics, repo_path, run_tool,
+                     toy_config)
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
+from mmhirivit.tools.configs import build_from_config
 from mmhirivit.utils.checkpoint import load_checkpoint_file
-from mmhirivit.utils.models import build_from_config
-
-from helpers import (error_line, last_val_metrics, repo_path, run_tool,
-                     toy_config)
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
 

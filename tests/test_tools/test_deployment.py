@@ -4,9 +4,9 @@ exported says so in one line."""
 import onnx
 import pytest
 import torch
+from helpers import error_line, repo_path, run_tool, toy_config
 from mmengine.config import Config
 
-from helpers import error_line, repo_path, run_tool, toy_config
 from mmhirivit.models import HIRIViT
 
 TOOL = 'deployment/pytorch2onnx.py'

@@ -27,11 +27,11 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from helpers import error_line, repo_path, run_tool, toy_config
 from mmengine.runner.checkpoint import (CheckpointLoader, get_external_models,
                                         get_mmcls_models,
                                         get_torchvision_models)
 
-from helpers import error_line, repo_path, run_tool, toy_config
 from mmhirivit.models import HIRIViT
 from mmhirivit.utils.checkpoint import (SAFE_GLOBALS, CheckpointError,
                                         UnsafeCheckpointError,

@@ -7,10 +7,10 @@ import pickle
 
 import pytest
 import torch
+from helpers import error_line, last_val_metrics, run_tool, toy_config
 from mmengine.config import Config
 
-from helpers import error_line, last_val_metrics, run_tool, toy_config
-from mmhirivit.utils.models import build_from_scratch
+from mmhirivit.tools.configs import build_from_scratch
 
 CASES = {
     'maskrcnn': ('configs/maskrcnn_hirivit_t_demo_toy.py', 'coco'),

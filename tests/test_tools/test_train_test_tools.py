@@ -10,11 +10,11 @@ import time
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from helpers import (error_line, last_val_metrics, repo_path, run_tool,
                      toy_config)
-from mmhirivit.cli import enable_amp
+from mmengine.config import Config
+
+from mmhirivit.tools.cli import enable_amp
 from mmhirivit.utils.checkpoint import load_checkpoint_file
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'

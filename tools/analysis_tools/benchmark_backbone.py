@@ -12,7 +12,7 @@ Peak memory is the CUDA allocator's peak on a GPU; on the CPU (Linux) it is
 the peak resident-set growth of one forward pass (VmHWM after resetting it
 through /proc/self/clear_refs), each measured in a fresh process because the
 CPU allocator keeps no peak statistic. GFLOPs are multiply-accumulates as
-``mmhirivit.utils.complexity`` counts them, with the attention products
+``mmhirivit.tools.complexity`` counts them, with the attention products
 counted and skipped (OpenMMLab's module-hook convention). Below the tables,
 HIRI-ViT-S at twice each size is set against Swin-T at that size.
 
@@ -31,9 +31,9 @@ from contextlib import nullcontext
 import torch
 
 import mmhirivit  # noqa: F401  (registers HIRIViT)
-from mmhirivit.utils import complexity
-from mmhirivit.utils.memory import peak_memory
-from mmhirivit.utils.timing import describe_device, time_calls
+from mmhirivit.tools.complexity import complexity
+from mmhirivit.tools.memory import peak_memory
+from mmhirivit.tools.timing import describe_device, time_calls
 
 HIRIVIT_S = dict(type='mmhirivit.HIRIViT', arch='s', out_indices=(1, 2, 3, 4))
 MODELS = {

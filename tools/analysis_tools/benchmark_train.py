@@ -29,12 +29,12 @@ import torch
 from mmengine.optim import build_optim_wrapper
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.cli import UsageError, add_amp_arg, enable_amp, run_cli
-from mmhirivit.utils.dropin import is_hirivit
-from mmhirivit.utils.memory import peak_memory
-from mmhirivit.utils.models import (build_from_scratch, quiet_mmengine,
-                                    read_config)
-from mmhirivit.utils.timing import describe_device, time_calls
+from mmhirivit.tools.cli import UsageError, add_amp_arg, enable_amp, run_cli
+from mmhirivit.tools.configs import (build_from_scratch, quiet_mmengine,
+                                     read_config)
+from mmhirivit.tools.dropin import is_hirivit
+from mmhirivit.tools.memory import peak_memory
+from mmhirivit.tools.timing import describe_device, time_calls
 
 
 def parse_args():

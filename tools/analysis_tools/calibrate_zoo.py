@@ -33,9 +33,9 @@ import sys
 import torch
 
 from mmhirivit.models import HIRIViT
-from mmhirivit.utils import complexity
-from mmhirivit.utils.models import (build_classifier, build_for_counting,
-                                    read_config, tensor_mode_inputs)
+from mmhirivit.tools.complexity import complexity
+from mmhirivit.tools.configs import (build_classifier, build_for_counting,
+                                     read_config, tensor_mode_inputs)
 
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs')
 DETECTORS = {

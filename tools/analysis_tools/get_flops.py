@@ -2,7 +2,7 @@
 them) of HIRI-ViT backbones, classifiers or any config, in both conventions:
 with the attention products (q k^T, attn v) counted, and skipped as
 OpenMMLab's module-hook counter and the papers' detection tables count
-(``mmhirivit.utils.complexity``).
+(``mmhirivit.tools.complexity``).
 
 Examples::
 
@@ -27,10 +27,9 @@ import torch
 
 from mmhirivit.models import HIRIViT
 from mmhirivit.models.backbones.hirivit import NUM_STAGES
-from mmhirivit.utils import complexity
-from mmhirivit.utils.complexity import CONVENTIONS
-from mmhirivit.utils.models import (build_classifier, build_for_counting,
-                                    tensor_mode_inputs)
+from mmhirivit.tools.complexity import CONVENTIONS, complexity
+from mmhirivit.tools.configs import (build_classifier, build_for_counting,
+                                     tensor_mode_inputs)
 
 
 def parse_args():

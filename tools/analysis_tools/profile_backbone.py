@@ -28,11 +28,11 @@ import statistics
 
 import torch
 
-from mmhirivit.cli import UsageError, run_cli
 from mmhirivit.models import HIRIViT
 from mmhirivit.models.backbones.hirivit import (CFFN, HRBlock, HRStem, IRDSa,
                                                 IRDSb, MultiheadAttention)
-from mmhirivit.utils.timing import describe_device, forward_times, time_calls
+from mmhirivit.tools.cli import UsageError, run_cli
+from mmhirivit.tools.timing import describe_device, forward_times, time_calls
 
 PARTS = (('HR-stem', HRStem), ('HR-blocks', HRBlock),
          ('IRDS', (IRDSa, IRDSb)), ('attention', MultiheadAttention),

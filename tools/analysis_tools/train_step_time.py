@@ -30,11 +30,11 @@ import torch
 from mmengine.runner import load_checkpoint
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.cli import (UsageError, add_common_args, check_data,
-                           load_config, run_cli)
 from mmhirivit.engine import build_runner
+from mmhirivit.tools.cli import (UsageError, add_common_args, check_data,
+                                 load_config, run_cli)
+from mmhirivit.tools.timing import describe_device, forward_times, time_calls
 from mmhirivit.utils.checkpoint import mmengine_loading
-from mmhirivit.utils.timing import describe_device, forward_times, time_calls
 
 
 def parse_args():

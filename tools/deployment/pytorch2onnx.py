@@ -35,12 +35,12 @@ import torch
 import torch.nn.functional as F
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.cli import UsageError, add_trust_arg, run_cli
 from mmhirivit.models import HIRIViT
 from mmhirivit.models.backbones.hirivit import MIN_INPUT_SIZE
+from mmhirivit.tools.cli import UsageError, add_trust_arg, run_cli
+from mmhirivit.tools.configs import build_from_scratch, read_config
+from mmhirivit.tools.timing import time_calls
 from mmhirivit.utils.checkpoint import load_checkpoint_file
-from mmhirivit.utils.models import build_from_scratch, read_config
-from mmhirivit.utils.timing import time_calls
 
 OPSET = 18
 

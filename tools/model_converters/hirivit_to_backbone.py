@@ -15,8 +15,8 @@ arch is detected from the tensor shapes unless --arch is given.
 """
 import argparse
 
-from mmhirivit.cli import add_trust_arg, run_cli
-from mmhirivit.utils.convert import WEIGHTS, convert_to_backbone
+from mmhirivit.tools.cli import add_trust_arg, run_cli
+from mmhirivit.tools.convert import WEIGHTS, convert_to_backbone
 
 
 def parse_args():

@@ -15,10 +15,10 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 from mmhirivit.engine.runner import CheckpointSaveError
+from mmhirivit.tools.configs import read_config
+from mmhirivit.tools.convert import ConversionError
+from mmhirivit.tools.dropin import check_backbone
 from mmhirivit.utils.checkpoint import CheckpointError
-from mmhirivit.utils.convert import ConversionError
-from mmhirivit.utils.dropin import check_backbone
-from mmhirivit.utils.models import read_config
 
 README_DATA = "README.md, section 'Data preparation'"
 README_PRETRAIN = ("README.md, section 'From ImageNet pretraining to "
