@@ -1,6 +1,7 @@
-"""ImageNet-pretraining checkpoints to backbone weights for the detection and
-segmentation configs (their ``init_cfg=dict(type='Pretrained',
-prefix='backbone.')``)."""
+"""Checkpoints turned into files for others: ImageNet-pretraining checkpoints
+to backbone weights for the detection and segmentation configs (their
+``init_cfg=dict(type='Pretrained', prefix='backbone.')``), and any checkpoint
+to a published file that torch's default loader reads."""
 import hashlib
 import io
 import json
@@ -202,8 +203,27 @@ def _parse_arch(arch):
         raise ConversionError(f'--arch {arch!r} is not valid JSON: {err}')
 
 
-def save_atomically(obj, dst):
-    """``torch.save`` to a temporary file beside ``dst``, then rename it, so
+def _check_destination(src, dst, force):
+    """Refuse to write over ``src``, or over an existing ``dst`` without
+    ``force``."""
+    if osp.exists(dst):
+        if osp.exists(src) and osp.samefile(src, dst):
+            raise ConversionError(f'{dst} is the source checkpoint; choose '
+                                  f'another destination')
+        if not force:
+            raise ConversionError(
+                f'{dst} exists; pass --force to overwrite it')
+
+
+def _serialize(obj):
+    """What ``torch.save`` writes for ``obj``."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def write_atomically(data, dst):
+    """Write ``data`` to a temporary file beside ``dst``, then rename it, so
     that ``dst`` is either complete or untouched."""
     folder = osp.dirname(osp.abspath(dst))
     try:
@@ -215,7 +235,7 @@ def save_atomically(obj, dst):
         raise ConversionError(f'cannot write to {folder}: {err.strerror}')
     try:
         with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, dst)
@@ -249,13 +269,7 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         that are not backbone weights.
     """
     src, dst = osp.expanduser(src), osp.expanduser(dst)
-    if osp.exists(dst):
-        if osp.exists(src) and osp.samefile(src, dst):
-            raise ConversionError(f'{dst} is the source checkpoint; choose '
-                                  f'another destination')
-        if not force:
-            raise ConversionError(
-                f'{dst} exists; pass --force to overwrite it')
+    _check_destination(src, dst, force)
     arch = _parse_arch(arch)
     try:
         checkpoint, sha256 = _load(src, trust)
@@ -280,10 +294,99 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         out_indices=list(model.out_indices),
         converter=f'mmhirivit {__version__} tools/model_converters/'
         f'hirivit_to_backbone.py')
-    save_atomically(
-        dict(
-            meta=meta,
-            state_dict=OrderedDict(
-                ('backbone.' + k, v) for k, v in model.state_dict().items())),
-        dst)
+    write_atomically(
+        _serialize(
+            dict(meta=meta,
+                 state_dict=OrderedDict(
+                     ('backbone.' + k, v)
+                     for k, v in model.state_dict().items()))), dst)
     return meta, dropped
+
+
+# What torch's default loader (weights_only=True, nothing allow-listed)
+# reads besides tensors.
+PLAIN_TYPES = (str, int, float, bool, type(None))
+
+
+def plain_metadata(value, name='meta'):
+    """``(kept, dropped)``: ``value`` with every entry that is not plain data
+    (strings, numbers, booleans, None, and lists, tuples and string-keyed
+    dicts of them) left out, and the names of the entries left out."""
+    if isinstance(value, PLAIN_TYPES):
+        return value, []
+    if isinstance(value, dict):
+        kept, dropped = {}, []
+        for key, item in value.items():
+            if not isinstance(key, str):
+                dropped.append(f'{name}[{key!r}]')
+                continue
+            kept[key], lost = plain_metadata(item, f'{name}.{key}')
+            dropped += lost
+        return kept, dropped
+    if isinstance(value, (list, tuple)):
+        items = [plain_metadata(item, f'{name}[{i}]')
+                 for i, item in enumerate(value)]
+        if not any(lost for _, lost in items):
+            return type(value)(kept for kept, _ in items), []
+    return None, [name]
+
+
+def published_name(dst, sha256):
+    """``dst`` with the first 8 hex digits of the file's SHA-256 before its
+    extension, as OpenMMLab names published checkpoints."""
+    root, ext = osp.splitext(dst)
+    return f'{root}-{sha256[:8]}{ext or ".pth"}'
+
+
+def publish_checkpoint(src, dst, weights=None, force=False, trust=False):
+    """Write ``src``'s weights and plain metadata to ``dst``, hash in the
+    name, for torch's default loader and so for the stock OpenMMLab tools.
+
+    MMEngine's checkpoints also hold the optimizer, the schedulers and the
+    message hub, whose objects torch's ``weights_only`` loader refuses; the
+    published file holds only ``state_dict`` (tensors) and ``meta`` (plain
+    data, the config text left out), and it is read back with
+    ``torch.load(weights_only=True)`` before it is named.
+
+    Args:
+        src (str): A checkpoint (see :func:`select_weights`).
+        dst (str): The output path; the file is written to
+            :func:`published_name` of it.
+        weights (str, optional): ``'ema'`` or ``'raw'`` (see
+            :func:`select_weights`).
+        force (bool): Overwrite an existing file of that name (never
+            ``src``).
+        trust (bool): Load ``src`` with the full unpickler (see
+            :func:`convert_to_backbone`).
+
+    Returns:
+        tuple: ``(path, meta, dropped)``: the file written, its ``meta`` and
+        the entries of ``src`` left out.
+    """
+    src, dst = osp.expanduser(src), osp.expanduser(dst)
+    try:
+        checkpoint, sha256 = _load(src, trust)
+        state_dict, used, entry = select_weights(checkpoint, weights)
+    except ConversionError as err:
+        raise ConversionError(f'{src}: {err}')
+    source_meta = checkpoint.get('meta')
+    meta, dropped = plain_metadata(
+        source_meta if isinstance(source_meta, dict) else {})
+    meta['published'] = dict(source=osp.basename(src), source_sha256=sha256,
+                             source_entry=entry, weights=used,
+                             tool=f'mmhirivit {__version__} tools/'
+                             f'model_converters/publish_model.py')
+    dropped += [k for k in checkpoint if k not in ('meta', entry)]
+    bad = [k for k, v in state_dict.items() if not torch.is_tensor(v)]
+    if bad:
+        raise ConversionError(f'{src}: {entry} holds entries that are not '
+                              f'tensors: {", ".join(map(str, bad))}')
+    data = _serialize(dict(meta=meta, state_dict=OrderedDict(
+        (k, v.detach().cpu()) for k, v in state_dict.items())))
+    # The promise, checked with torch's own loader and nothing allowed.
+    torch.serialization.load(io.BytesIO(data), map_location='cpu',
+                             weights_only=True)
+    path = published_name(dst, hashlib.sha256(data).hexdigest())
+    _check_destination(src, path, force)
+    write_atomically(data, path)
+    return path, meta, dropped

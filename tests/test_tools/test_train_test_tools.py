@@ -1,7 +1,10 @@
 """tools/train.py and tools/test.py: real runs, resume, and one-line errors."""
 import glob
+import hashlib
 import os
 import os.path as osp
+import pickle
+import re
 import signal
 import socket
 import subprocess
@@ -45,10 +48,16 @@ def _tensors(node, prefix=''):
             for name, tensor in _tensors(value, f'{prefix}/{key}').items()}
 
 
+@pytest.fixture(scope='module')
+def straight(toy_root, tmp_path_factory):
+    """The demo's uninterrupted 4-iteration toy run: its work dir."""
+    work_dir = tmp_path_factory.mktemp('straight')
+    run_tool('train.py', _demo(toy_root, work_dir))
+    return work_dir
+
+
 def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
-        toy_root, tmp_path):
-    straight = tmp_path / 'straight'
-    run_tool('train.py', _demo(toy_root, straight))
+        straight, toy_root, tmp_path):
 
     # A real kill: tools/train.py in its own process gets SIGKILL once
     # iteration 3 is done (the checkpoint of iteration 2 is on disk).
@@ -101,6 +110,60 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
              resumed / 'iter_4.pth')
     metrics = last_val_metrics(tmp_path / 'test')
     assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics)
+
+
+# What mmdet's, mmseg's and mmpretrain's own tools/test.py do, with plain
+# MMEngine and torch's default loader: nothing of mmhirivit's loading.
+STOCK_TEST = """
+import sys
+from mmengine.config import Config
+from mmengine.runner import Runner
+cfg = Config.fromfile(sys.argv[1])
+cfg.work_dir, cfg.load_from = sys.argv[2], sys.argv[3]
+Runner.from_cfg(cfg).test()
+"""
+
+
+def test_published_checkpoint_loads_in_the_stock_test_tool(
+        straight, toy_root, tmp_path, capsys):
+    trained = straight / 'iter_4.pth'
+    # torch's default loader refuses what tools/train.py writes.
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(trained)
+
+    run_tool('model_converters/publish_model.py', trained,
+             tmp_path / 'demo.pth')
+    out = capsys.readouterr().out
+    [published] = tmp_path.glob('demo-*.pth')
+    assert f'wrote {published}' in out
+    assert 'message_hub' in out and 'optimizer' in out
+    assert re.fullmatch(r'demo-[0-9a-f]{8}\.pth', published.name)
+    assert published.name[5:13] == hashlib.sha256(
+        published.read_bytes()).hexdigest()[:8]
+    checkpoint = torch.load(published)
+    assert set(checkpoint) == {'meta', 'state_dict'}
+    assert checkpoint['meta']['dataset_meta']['classes'] == (
+        'sports ball', 'kite', 'book')
+    assert 'cfg' not in checkpoint['meta']
+    for name, tensor in load_checkpoint_file(str(trained))[
+            'state_dict'].items():
+        assert torch.equal(checkpoint['state_dict'][name], tensor), name
+
+    config = _demo(toy_root, tmp_path / 'ours')
+    run_tool('test.py', config, trained)
+    subprocess.run([sys.executable, '-c', STOCK_TEST, config,
+                    str(tmp_path / 'stock'), str(published)], check=True,
+                   cwd=repo_path(), stdout=subprocess.DEVNULL)
+    stock, ours = (last_val_metrics(tmp_path / run)
+                   for run in ('stock', 'ours'))
+    assert 'coco/segm_mAP' in ours
+    assert {k: v for k, v in stock.items() if k.startswith('coco/')} == \
+        {k: v for k, v in ours.items() if k.startswith('coco/')}
+
+    # The published name is never written over.
+    message = error_line(capsys, 'model_converters/publish_model.py',
+                         trained, tmp_path / 'demo.pth')
+    assert f'{published} exists; pass --force' in message
 
 
 def test_full_disk_keeps_only_complete_checkpoints(toy_root, tmp_path,
