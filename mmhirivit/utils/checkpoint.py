@@ -84,8 +84,9 @@ def _statistics_method(owner, name):
     return getattr(owner, name)
 
 
-# numpy 2 pickles from numpy._core, numpy 1 from numpy.core.
-_multiarray = getattr(np, '_core', getattr(np, 'core', None)).multiarray
+# numpy 2 (requirements/runtime.txt) pickles from numpy._core; files written
+# with numpy 1 name numpy.core.
+_multiarray = np._core.multiarray
 NUMPY_MODULES = ('numpy._core.multiarray', 'numpy.core.multiarray')
 NUMERIC_KINDS = 'biufc'  # bool, signed, unsigned, float, complex
 
