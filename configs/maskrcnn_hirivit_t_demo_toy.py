@@ -1,19 +1,17 @@
 # The README's main job: Mask R-CNN + HIRI-ViT-T trained from scratch on the
 # toy COCO data (tools/misc/make_toy_data.py) on CPU. The real Mask R-CNN
 # config with only scale, data and schedule changed, plus the CPU levers
-# (fewer proposals and RoI samples, RoIAlign sampling_ratio=1). The choices
-# below were made at equal wall time against the ResNet-18 reference, with
-# the first arch zoo's T; the current T's runs are in docs/demo.md.
+# (fewer proposals and RoI samples, RoIAlign sampling_ratio=1). How these
+# settings were chosen, and the runs: docs/demo.md.
 _base_ = './maskrcnn_hirivit_s_1x_coco.py'
 
 data_root = 'data/toy/coco/'
 # The toy shapes carry COCO names: circle, triangle, square.
 metainfo = dict(classes=('sports ball', 'kite', 'book'))
 # 1.5x the 256-pixel toy images, not the paper's 2x: the FPN and RPN convs
-# on the finest map set the step time, and at 384 the run fits more updates
-# than at 512 in the same time, which scored better (docs/demo.md).
+# on the finest map set the step time, and 384 fits more updates in a run.
 image_scale = (384, 384)
-max_iters = 920  # the ResNet-18 reference is timed against it (docs/demo.md)
+max_iters = 920
 roi_layer = dict(type='RoIAlign', output_size=7, sampling_ratio=1)
 
 model = dict(
@@ -44,8 +42,7 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                     'scale_factor'))
 ]
-# Batch 2: twice the updates of batch 4 in the same time, which scored
-# better from scratch at equal images seen.
+# Batch 2: twice the updates of batch 4 in the same time.
 train_dataloader = dict(
     batch_size=2,
     num_workers=1,
@@ -81,10 +78,9 @@ test_evaluator = val_evaluator
 
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
                  max_iters=max_iters, val_interval=max_iters)
-# AdamW moves every weight by about the learning rate, so the RoI box head's
-# 12544-input fc layer (5x the fan-in of any other layer) moves its outputs
-# far more than the rest: at 0.25x the box losses fell faster and bbox mAP
-# rose; 0.1x fell back.
+# The RoI box head at a quarter of the rate: AdamW moves every weight by
+# about the learning rate, and the head's first fc layer has 12544 inputs,
+# several times the fan-in of any other layer, so its outputs move far more.
 optim_wrapper = dict(
     optimizer=dict(lr=8e-4),
     paramwise_cfg=dict(
