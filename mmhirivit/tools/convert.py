@@ -311,23 +311,22 @@ PLAIN_TYPES = (str, int, float, bool, type(None))
 def plain_metadata(value, name='meta'):
     """``(kept, dropped)``: ``value`` with every entry that is not plain data
     (strings, numbers, booleans, None, and lists, tuples and string-keyed
-    dicts of them) left out, and the names of the entries left out."""
+    dicts of them) left out, and the names of the entries left out. ``kept``
+    is None when ``value`` itself is left out."""
     if isinstance(value, PLAIN_TYPES):
         return value, []
-    if isinstance(value, dict):
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         kept, dropped = {}, []
         for key, item in value.items():
-            if not isinstance(key, str):
-                dropped.append(f'{name}[{key!r}]')
-                continue
-            kept[key], lost = plain_metadata(item, f'{name}.{key}')
+            plain, lost = plain_metadata(item, f'{name}.{key}')
             dropped += lost
+            if lost != [f'{name}.{key}']:
+                kept[key] = plain
         return kept, dropped
     if isinstance(value, (list, tuple)):
-        items = [plain_metadata(item, f'{name}[{i}]')
-                 for i, item in enumerate(value)]
+        items = [plain_metadata(item) for item in value]
         if not any(lost for _, lost in items):
-            return type(value)(kept for kept, _ in items), []
+            return type(value)(plain for plain, _ in items), []
     return None, [name]
 
 

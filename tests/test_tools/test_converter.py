@@ -186,3 +186,39 @@ def test_force_overwrites_the_destination_only(weights, tmp_path):
     run_tool(TOOL, src, dst, '--force')
     meta, _ = _converted(dst)
     assert meta['arch'] == 't'
+
+
+PUBLISH = 'model_converters/publish_model.py'
+
+
+def test_publish_keeps_plain_metadata_and_the_chosen_weights(
+        weights, tmp_path, capsys):
+    """Entries torch's default loader would refuse are left out and listed;
+    --weights raw takes the weights EMAHook set aside."""
+    from mmengine.logging import HistoryBuffer
+    raw, ema = weights
+    logged = HistoryBuffer()
+    logged.update(0.5)
+    src = _save(dict(state_dict=ema,
+                     meta=dict(epoch=300, dataset_meta=dict(classes=('a', )),
+                               logged=logged, sizes=[1, (2, 3)]),
+                     optimizer=dict(state={}),
+                     ema_state_dict={'steps': torch.tensor(7),
+                                     **{f'module.{k}': v
+                                        for k, v in raw.items()}}),
+                tmp_path / 'epoch_300.pth')
+    for flag, want in (([], ema), (['--weights', 'raw'], raw)):
+        out_dir = tmp_path / (flag[-1] if flag else 'ema')
+        run_tool(PUBLISH, src, out_dir / 'model.pth', *flag)
+        printed = capsys.readouterr().out
+        assert 'meta.logged' in printed and 'optimizer' in printed
+        [path] = out_dir.glob('model-*.pth')
+        published = torch.load(path)  # torch's default: weights_only=True
+        meta = published['meta']
+        assert (meta['epoch'], meta['sizes']) == (300, [1, (2, 3)])
+        assert meta['dataset_meta'] == dict(classes=('a', ))
+        assert 'logged' not in meta
+        assert meta['published']['source'] == 'epoch_300.pth'
+        assert set(published['state_dict']) == set(want)
+        assert all(torch.equal(published['state_dict'][k], v)
+                   for k, v in want.items())
