@@ -31,13 +31,15 @@ def _set_scales(pipeline, size):
         elif kind == 'RandomResize':
             step['scale'] = (size, size) if step.get('ratio_range') else [
                 (size, size // 2), (size, size)]
+        elif kind == 'RandomChoiceResize':
+            step['scales'] = [(size, size)]
         elif kind == 'RandomCrop':
             step['crop_size'] = (size, size)
         elif kind in ('RandomResizedCrop', 'ResizeEdge'):
             step['scale'] = size
         elif kind == 'CenterCrop':
             step['crop_size'] = size
-        elif kind == 'TestTimeAug':
+        elif kind in ('TestTimeAug', 'RandomChoice'):
             for views in step['transforms']:
                 _set_scales(views, size)
 

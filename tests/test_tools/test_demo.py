@@ -2,6 +2,9 @@
 makes two runs of it give the same figures, the ResNet-18 config it is
 compared with, the learning rates of both, and the step timer its README
 figures come from."""
+import contextlib
+import io
+
 import pytest
 import torch
 from helpers import (error_line, last_val_metrics, repo_path, run_tool,
@@ -15,42 +18,53 @@ from mmhirivit.utils.checkpoint import load_checkpoint_file
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
 
 
-def test_demo_trains_evaluates_and_draws(toy_root, tmp_path, capsys):
+def _run_demo(toy_root, work_dir):
+    """tools/demo.py as shipped (seed 0, one loading worker, a shuffling
+    sampler) on the test's toy data, 2 iterations; what it printed."""
     data = toy_root / 'coco'
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    run_tool(
-        'demo.py', '--work-dir', tmp_path, '--num-images', 1,
-        '--cfg-options', *[f'{n}.dataset.data_root={data}/' for n in loaders],
-        f'val_evaluator.ann_file={data}/annotations/instances_val2017.json',
-        'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-        'train_dataloader.batch_size=2')
-    out = capsys.readouterr().out
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_tool(
+            'demo.py', '--work-dir', work_dir, '--num-images', 1,
+            '--cfg-options',
+            *[f'{n}.dataset.data_root={data}/' for n in loaders],
+            f'val_evaluator.ann_file={data}/annotations/'
+            f'instances_val2017.json', 'train_cfg.max_iters=2',
+            'train_cfg.val_interval=2', 'train_dataloader.batch_size=2')
+    return out.getvalue()
+
+
+@pytest.fixture(scope='module')
+def demo_run(toy_root, tmp_path_factory):
+    """One short demo run: its work dir and what it printed."""
+    work_dir = tmp_path_factory.mktemp('demo')
+    return work_dir, _run_demo(toy_root, work_dir)
+
+
+def test_demo_trains_evaluates_and_draws(demo_run):
+    work_dir, out = demo_run
     assert 'MaskRCNN + HIRI-ViT-T on toy COCO' in out
     assert 'bbox mAP:' in out and 'segm mAP:' in out
     assert 'training + evaluation:' in out
-    assert len(list((tmp_path / 'predictions' / 'vis').glob('*.jpg'))) == 1
-    assert (tmp_path / 'iter_2.pth').is_file()
+    assert len(list((work_dir / 'predictions' / 'vis').glob('*.jpg'))) == 1
+    assert (work_dir / 'iter_2.pth').is_file()
 
 
-def test_two_demo_runs_train_the_same_weights(toy_root, tmp_path):
+def test_two_demo_runs_train_the_same_weights(demo_run, toy_root, tmp_path):
     """Seed 0 and the shipped data loading (a shuffling sampler, one worker
     process with its own augmentation draws): two runs end with identical
     weights, so the demo prints the same mAP every time."""
     cfg = Config.fromfile(repo_path(DEMO))
     assert cfg.randomness.seed == 0
     assert cfg.train_dataloader.sampler.shuffle
-    weights = []
-    for run in ('first', 'second'):
-        work_dir = tmp_path / run
-        loader = dict(num_workers=cfg.train_dataloader.num_workers)
-        config = toy_config(DEMO, toy_root / 'coco', work_dir, iters=3,
-                            extra=dict(train_dataloader=loader))
-        run_tool('train.py', config)
-        weights.append(
-            load_checkpoint_file(str(work_dir / 'iter_3.pth'))['state_dict'])
-    assert weights[0].keys() == weights[1].keys()
-    for name, tensor in weights[0].items():
-        assert torch.equal(tensor, weights[1][name]), name
+    assert cfg.train_dataloader.num_workers == 1
+    _run_demo(toy_root, tmp_path)
+    first, second = (load_checkpoint_file(str(work_dir / 'iter_2.pth'))[
+        'state_dict'] for work_dir in (demo_run[0], tmp_path))
+    assert first.keys() == second.keys()
+    for name, tensor in first.items():
+        assert torch.equal(tensor, second[name]), name
 
 
 def test_resnet18_comparison_trains_and_evaluates(toy_root, tmp_path):

@@ -26,6 +26,10 @@ def _toy_run(case, toy_root, tmp_path):
     path = toy_config(config, toy_root / data, tmp_path / 'work')
     cfg = Config.fromfile(path)
     _use_arch_t(cfg)
+    if cfg.model.get('test_cfg', {}).get('mode') == 'slide':
+        # One window per view, the largest TTA view included (3.5x the toy
+        # size): sliding windows have their own test (test_segmentation.py).
+        cfg.model.test_cfg.crop_size = (512, 512)
     cfg.dump(path)
     checkpoint = str(tmp_path / 'init.pth')
     torch.save({'state_dict': build_from_scratch(cfg).state_dict()},
