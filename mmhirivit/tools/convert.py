@@ -126,6 +126,20 @@ def split_backbone(state_dict):
     return backbone, dropped
 
 
+# HighResFront's parts (mmhirivit.models.backbones.high_res_front): its
+# weights are taken as they are, since the wrapped backbone is known only to
+# the config that builds it.
+FRONT = 'HighResFront'
+FRONT_PARTS = ('stem.', 'stage.', 'downsample.', 'body.')
+
+
+def is_high_res_front(backbone):
+    """Whether ``backbone`` holds HighResFront weights: its four parts and
+    nothing else."""
+    return all(any(k.startswith(p) for k in backbone) for p in FRONT_PARTS) \
+        and all(k.startswith(FRONT_PARTS) for k in backbone)
+
+
 def _out_indices(backbone):
     """The stages whose output norms the weights carry."""
     found = sorted({
@@ -275,9 +289,19 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         checkpoint, sha256 = _load(src, trust)
         state_dict, used, entry = select_weights(checkpoint, weights)
         backbone, dropped = split_backbone(state_dict)
-        if arch is None:
-            arch = detect_arch(backbone)
-        model = load_strictly(backbone, arch)
+        if is_high_res_front(backbone):
+            if arch is not None:
+                raise ConversionError(
+                    f'holds HighResFront weights; --arch {arch!r} is for '
+                    f'HIRI-ViT weights only')
+            arch, form, weights_out = FRONT, {}, backbone
+        else:
+            if arch is None:
+                arch = detect_arch(backbone)
+            model = load_strictly(backbone, arch)
+            form = dict(num_stages=model.num_stages,
+                        out_indices=list(model.out_indices))
+            weights_out = model.state_dict()
     except ConversionError as err:
         raise ConversionError(f'{src}: {err}')
     except CheckpointError:  # names the file and what is wrong with it
@@ -290,8 +314,7 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         source_entry=entry,
         weights=used,
         arch=arch,
-        num_stages=model.num_stages,
-        out_indices=list(model.out_indices),
+        **form,
         converter=f'mmhirivit {__version__} tools/model_converters/'
         f'hirivit_to_backbone.py')
     write_atomically(
@@ -299,7 +322,7 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
             dict(meta=meta,
                  state_dict=OrderedDict(
                      ('backbone.' + k, v)
-                     for k, v in model.state_dict().items()))), dst)
+                     for k, v in weights_out.items()))), dst)
     return meta, dropped
 
 

@@ -7,6 +7,10 @@ The output is what the COCO and ADE20K configs load through
         work_dirs/hirivit_s_in1k_448/epoch_300.pth \\
         checkpoints/hirivit_s_in1k_448_backbone.pth
 
+It also takes the checkpoints of the ``mmhirivit.HighResFront`` configs
+(``configs/highres_front/*_in1k_448.py``), whose weights it writes as they
+are.
+
 SRC may be an mmpretrain/MMEngine checkpoint (EMA weights when trained with
 EMAHook or EMADistillHook, else the raw ones; choose with --weights), a
 DeiT/timm-style dict (``model`` / ``model_ema`` / ``state_dict_ema``), or a
@@ -16,7 +20,7 @@ arch is detected from the tensor shapes unless --arch is given.
 import argparse
 
 from mmhirivit.tools.cli import add_trust_arg, run_cli
-from mmhirivit.tools.convert import WEIGHTS, convert_to_backbone
+from mmhirivit.tools.convert import FRONT, WEIGHTS, convert_to_backbone
 
 
 def parse_args():
@@ -46,10 +50,11 @@ def main():
     if dropped:
         print(f'not backbone weights, left out ({len(dropped)}): '
               f'{", ".join(dropped)}')
-    print(f'wrote {args.dst}: HIRI-ViT-{meta["arch"]} backbone, '
-          f'{meta["weights"]} weights from {meta["source"]} '
-          f'[{meta["source_entry"]}]')
-    if meta['num_stages'] == 4:
+    name = meta['arch'] if meta['arch'] == FRONT else \
+        f'HIRI-ViT-{meta["arch"]}'
+    print(f'wrote {args.dst}: {name} backbone, {meta["weights"]} weights '
+          f'from {meta["source"]} [{meta["source_entry"]}]')
+    if meta.get('num_stages') == 4:
         print('these are weights of the four-stage form (a 224 model): use '
               'them with backbone=dict(num_stages=4); the COCO and ADE20K '
               'configs build the five-stage network, whose stem and stage 1 '

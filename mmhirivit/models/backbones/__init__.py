@@ -1,3 +1,4 @@
+from .high_res_front import HighResFront
 from .hirivit import HIRIViT
 
-__all__ = ['HIRIViT']
+__all__ = ['HIRIViT', 'HighResFront']
