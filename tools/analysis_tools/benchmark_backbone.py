@@ -1,5 +1,7 @@
 """Cost, latency and peak memory of HIRI-ViT-S against Swin-T (mmdet),
-ConvNeXt-T (mmpretrain) and PVTv2-b2 (mmdet), side by side, over input sizes.
+ConvNeXt-T (mmpretrain) and PVTv2-b2 (mmdet), side by side, over input sizes;
+and of PVTv2-b2, DaViT-T and HRNet-W18 with and without HIRI-ViT's front
+(``-HR``: ``mmhirivit.HighResFront``, paper §5.7).
 
 HIRI-ViT-S runs as shipped for inference (channels-last, BN folded by
 ``switch_to_deploy()``) and, as ``HIRI-ViT-S-NCHW``, as the plain eager
@@ -13,8 +15,10 @@ the peak resident-set growth of one forward pass (VmHWM after resetting it
 through /proc/self/clear_refs), each measured in a fresh process because the
 CPU allocator keeps no peak statistic. GFLOPs are multiply-accumulates as
 ``mmhirivit.tools.complexity`` counts them, with the attention products
-counted and skipped (OpenMMLab's module-hook convention). Below the tables,
-HIRI-ViT-S at twice each size is set against Swin-T at that size.
+counted and skipped (OpenMMLab's module-hook convention). The ratio columns
+are to the first model. Below the tables, HIRI-ViT-S at twice each size is
+set against Swin-T at that size, and each ``-HR`` model at twice each size
+against its plain backbone at that size.
 
 Example (docs/benchmarks.md)::
 
@@ -22,6 +26,9 @@ Example (docs/benchmarks.md)::
         --threads 2 1 --repeats 9
     python tools/analysis_tools/benchmark_backbone.py --sizes 224 448 \
         --device cuda --batch 64 --fp16 --models HIRI-ViT-S Swin-T
+    python tools/analysis_tools/benchmark_backbone.py --sizes 224 448 \
+        --threads 2 --models PVTv2-b2 PVTv2-b2-HR DaViT-T DaViT-T-HR \
+        HRNet-W18 HRNet-W18-HR
 """
 import argparse
 import multiprocessing as mp
@@ -36,6 +43,18 @@ from mmhirivit.tools.memory import peak_memory
 from mmhirivit.tools.timing import describe_device, time_calls
 
 HIRIVIT_S = dict(type='mmhirivit.HIRIViT', arch='s', out_indices=(1, 2, 3, 4))
+PVTV2_B2 = dict(type='mmdet.PyramidVisionTransformerV2', embed_dims=64,
+                num_layers=[3, 4, 6, 3])
+DAVIT_T = dict(type='mmpretrain.DaViT', arch='t', pad_small_map=True,
+               out_indices=(0, 1, 2, 3))
+HRNET_W18 = dict(type='mmpretrain.HRNet', arch='w18')
+
+
+def _front(backbone):
+    """``backbone`` behind HIRI-ViT's front (paper §5.7)."""
+    return dict(type='mmhirivit.HighResFront', backbone=backbone)
+
+
 MODELS = {
     'HIRI-ViT-S': HIRIVIT_S,
     'HIRI-ViT-S-NCHW': dict(HIRIVIT_S, channels_last=False),
@@ -44,12 +63,27 @@ MODELS = {
                    window_size=7, out_indices=(0, 1, 2, 3)),
     'ConvNeXt-T': dict(type='mmpretrain.ConvNeXt', arch='tiny',
                        out_indices=(0, 1, 2, 3), gap_before_final_norm=False),
-    'PVTv2-b2': dict(type='mmdet.PyramidVisionTransformerV2', embed_dims=64,
-                     num_layers=[3, 4, 6, 3]),
+    'PVTv2-b2': PVTV2_B2,
+    'PVTv2-b2-HR': _front(PVTV2_B2),
+    'DaViT-T': DAVIT_T,
+    'DaViT-T-HR': _front(DAVIT_T),
+    'HRNet-W18': HRNET_W18,
+    'HRNet-W18-HR': _front(HRNET_W18),
 }
+DEFAULT_MODELS = ['HIRI-ViT-S', 'HIRI-ViT-S-NCHW', 'Swin-T', 'ConvNeXt-T',
+                  'PVTv2-b2']
 DEPLOYED = {'HIRI-ViT-S'}  # BN folded for inference (switch_to_deploy)
-REFERENCE = 'HIRI-ViT-S'
-AGAINST = 'Swin-T'  # HIRI-ViT-S at twice its input size is compared with it
+# Each model at twice the input size against the other at the size: HIRI-ViT
+# against Swin-T, and each backbone behind the front against itself.
+PAIRS = [('HIRI-ViT-S', 'Swin-T'), ('PVTv2-b2-HR', 'PVTv2-b2'),
+         ('DaViT-T-HR', 'DaViT-T'), ('HRNet-W18-HR', 'HRNet-W18')]
+# Input sizes must be multiples of the largest stride: 64 behind the front
+# (DaViT's down-sampling refuses odd grids); the others pad or round.
+SIZE_MULTIPLE = {name: 64 for name in MODELS if name.endswith('-HR')}
+
+
+def takes(name, size):
+    return size % SIZE_MULTIPLE.get(name, 1) == 0
 
 
 def build(name):
@@ -111,7 +145,9 @@ def parse_args():
     parser.add_argument('--sizes', type=int, nargs='+',
                         default=[224, 448, 768, 1024])
     parser.add_argument('--models', nargs='+', choices=list(MODELS),
-                        default=list(MODELS))
+                        default=DEFAULT_MODELS,
+                        help='the first is the reference of the ratio '
+                        'columns (default: %(default)s)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
                         else 'cpu', help='cpu or cuda (default: cuda if '
                         'available)')
@@ -126,10 +162,7 @@ def parse_args():
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the peak-memory column')
     parser.add_argument('--out', help='write a PNG plot here')
-    args = parser.parse_args()
-    if REFERENCE not in args.models:
-        args.models.insert(0, REFERENCE)
-    return args
+    return parser.parse_args()
 
 
 def plot(rows, ms, sizes, path):
@@ -138,9 +171,10 @@ def plot(rows, ms, sizes, path):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for name in dict.fromkeys(name for name, _ in rows):
-        axes[0].plot(sizes, [rows[name, s]['gflops'] for s in sizes], 'o-',
+        taken = [s for s in sizes if (name, s) in rows]
+        axes[0].plot(taken, [rows[name, s]['gflops'] for s in taken], 'o-',
                      label=name)
-        axes[1].plot(sizes, [ms[name, s] for s in sizes], 'o-', label=name)
+        axes[1].plot(taken, [ms[name, s] for s in taken], 'o-', label=name)
     for ax, label in zip(axes, ('GFLOPs', 'latency (ms)')):
         ax.set_xlabel('input size (pixels per side)')
         ax.set_ylabel(label)
@@ -160,6 +194,10 @@ def main():
     rows = {}
     for size in args.sizes:
         for name, model in models.items():
+            if not takes(name, size):
+                print(f'{name} at {size}: skipped, the size is not a '
+                      f'multiple of {SIZE_MULTIPLE[name]}')
+                continue
             x = torch.rand(1, 3, size, size)
             with torch.no_grad():
                 cost = complexity(model.cpu(), (x, ))
@@ -188,32 +226,38 @@ def time_tables(models, rows, threads, precision, device, args):
     ms = {}
     for size in args.sizes:
         x = torch.rand(args.batch, 3, size, size, device=device)
-        for name, value in latencies_ms(models, x, args).items():
+        for name, value in latencies_ms(
+                {n: m for n, m in models.items() if takes(n, size)}, x,
+                args).items():
             ms[name, size] = value
     print(f'\n{machine}; batch {args.batch}, '
           f'{precision}, median of {args.repeats} passes')
+    reference = args.models[0]
     print('| model | size | params (M) | GFLOPs, attention products '
           'counted | GFLOPs, skipped | latency (ms) | images/s | peak '
-          f'mem (MB) | GFLOPs (counted) / {REFERENCE} | latency / '
-          f'{REFERENCE} |')
+          f'mem (MB) | GFLOPs (counted) / {reference} | latency / '
+          f'{reference} |')
     print('| --- ' * 10 + '|')
     for (name, size), row in rows.items():
-        ref = rows[REFERENCE, size]
+        ref = rows.get((reference, size))
         memory = '-' if row['mb'] is None else f'{row["mb"]:.0f}'
+        ratios = ('- | -' if ref is None else
+                  f'{row["gflops"] / ref["gflops"]:.2f} | '
+                  f'{ms[name, size] / ms[reference, size]:.2f}')
         print(f'| {name} | {size} | {row["params"]:.1f} | '
               f'{row["gflops"]:.2f} | {row["gflops_skipped"]:.2f} | '
               f'{ms[name, size]:.1f} | '
               f'{1e3 * args.batch / ms[name, size]:.1f} | {memory} | '
-              f'{row["gflops"] / ref["gflops"]:.2f} | '
-              f'{ms[name, size] / ms[REFERENCE, size]:.2f} |')
-    for size in args.sizes:
-        if 2 * size in args.sizes and AGAINST in models:
-            ratio = ms[REFERENCE, 2 * size] / ms[AGAINST, size]
-            cost = rows[REFERENCE, 2 * size]['gflops'] / rows[
-                AGAINST, size]['gflops']
-            print(f'{REFERENCE} at {2 * size} / {AGAINST} at {size}: '
-                  f'latency {ratio:.2f}x, GFLOPs (counted) {cost:.2f}x '
-                  f'({threads} threads)')
+              f'{ratios} |')
+    for high, low in PAIRS:
+        for size in args.sizes:
+            if {(high, 2 * size), (low, size)} <= set(rows):
+                ratio = ms[high, 2 * size] / ms[low, size]
+                cost = rows[high, 2 * size]['gflops'] / rows[low,
+                                                             size]['gflops']
+                print(f'{high} at {2 * size} / {low} at {size}: latency '
+                      f'{ratio:.2f}x, GFLOPs (counted) {cost:.2f}x '
+                      f'({threads} threads)')
     return ms
 
 
