@@ -8,15 +8,16 @@ MMEngine picks the codebase (mmdet, mmseg, mmpretrain) from the config's
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
     python tools/train.py CONFIG --cfg-options model.backbone.init_cfg=None
     python tools/train.py CONFIG --amp                  # fp16 on GPUs
-    python tools/train.py CONFIG --compile              # torch.compile
+    python tools/train.py CONFIG --compile              # compiled backbone
 """
 import argparse
 
 import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.engine import build_runner
-from mmhirivit.tools.cli import (add_amp_arg, add_common_args, check_data,
-                                 check_pretrained, enable_amp, load_config,
-                                 run_cli)
+from mmhirivit.tools.cli import (add_amp_arg, add_common_args,
+                                 add_compile_arg, check_data,
+                                 check_pretrained, compile_backbone,
+                                 enable_amp, load_config, run_cli)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 
@@ -28,10 +29,7 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from PATH, or from the latest checkpoint in the work '
         'dir when no PATH is given')
-    parser.add_argument('--compile', action='store_true',
-                        help='compile the training step with torch.compile '
-                        "(MMEngine's compile setting); the first steps take "
-                        'longer while it compiles')
+    add_compile_arg(parser)
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch '
                         'size (the config\'s auto_scale_lr.base_batch_size)')
@@ -51,10 +49,11 @@ def main():
     enable_amp(cfg, args.amp)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    if args.compile:
-        cfg.compile = True
     with mmengine_loading(trust=args.trust_checkpoint):
-        build_runner(cfg).train()
+        runner = build_runner(cfg)
+        if args.compile:
+            compile_backbone(runner.model)
+        runner.train()
 
 
 if __name__ == '__main__':

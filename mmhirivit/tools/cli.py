@@ -13,6 +13,7 @@ import tempfile
 import torch
 from mmengine.config import DictAction
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 
 from mmhirivit.engine.runner import CheckpointSaveError
 from mmhirivit.tools.configs import read_config
@@ -152,6 +153,30 @@ def enable_amp(cfg, dtype):
         raise UsageError(f'--amp bf16 needs a GPU with bfloat16 (Ampere or '
                          f'newer), not {torch.cuda.get_device_name()}; use '
                          f'--amp fp16')
+
+
+def add_compile_arg(parser):
+    """``--compile``: compile the backbone (see :func:`compile_backbone`)."""
+    parser.add_argument(
+        '--compile', action='store_true',
+        help='compile the backbone\'s forward with torch.compile (the first '
+        'steps take longer while it compiles); the heads and the optimizer '
+        'stay eager')
+
+
+def compile_backbone(model):
+    """``torch.compile`` the backbone of ``model`` (unwrapped from DDP) in
+    place, so parameter names and checkpoints stay as they are.
+
+    Only the backbone: its shapes are fixed by the input size, while the
+    detection heads' depend on the data. MMEngine's own ``compile=True``
+    compiles the whole training step, which with torch 2.14.1 fails inside
+    AdamW's ``step`` (Dynamo: ``'UserDefinedDictVariable' object has no
+    attribute 'items'``).
+    """
+    if is_model_wrapper(model):
+        model = model.module
+    model.backbone.compile()
 
 
 def _check_writable(work_dir):

@@ -6,8 +6,9 @@ Builds the model, optimizer and training dataloader from CONFIG as
 step time and the mean forward time of each part of the model: each child
 module of the model, or, where the model never calls a child's own forward
 (mmdet's RoI heads), that child's children. ``--profile`` adds
-torch.profiler's table of the most expensive ops over the timed steps. The
-Runner's logs go to a temporary folder unless ``--work-dir`` is given.
+torch.profiler's table of the most expensive ops over the timed steps.
+``--compile`` compiles the backbone as ``tools/train.py --compile`` does.
+The Runner's logs go to a temporary folder unless ``--work-dir`` is given.
 
 Step times depend on the state of training: the number of positive RoIs, for
 one, grows as the RPN learns, so a model at initialisation steps faster than
@@ -17,6 +18,8 @@ Example::
 
     python tools/analysis_tools/train_step_time.py \
         configs/maskrcnn_hirivit_t_demo_toy.py --steps 12
+    python tools/analysis_tools/train_step_time.py \
+        configs/maskrcnn_hirivit_t_demo_toy.py --steps 12 --compile
     python tools/analysis_tools/train_step_time.py \
         configs/maskrcnn_hirivit_t_demo_toy.py --profile \
         --checkpoint work_dirs/maskrcnn_hirivit_t_demo_toy/iter_920.pth
@@ -31,8 +34,9 @@ from mmengine.runner import load_checkpoint
 
 import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.engine import build_runner
-from mmhirivit.tools.cli import (UsageError, add_common_args, check_data,
-                                 load_config, run_cli)
+from mmhirivit.tools.cli import (UsageError, add_common_args, add_compile_arg,
+                                 check_data, compile_backbone, load_config,
+                                 run_cli)
 from mmhirivit.tools.timing import describe_device, forward_times, time_calls
 from mmhirivit.utils.checkpoint import mmengine_loading
 
@@ -49,6 +53,7 @@ def parse_args():
                         "model's initialisation without pretrained weights)")
     parser.add_argument('--profile', action='store_true',
                         help='also print the most expensive ops')
+    add_compile_arg(parser)
     return parser.parse_args()
 
 
@@ -90,6 +95,8 @@ def time_steps(args):
         with mmengine_loading(trust=args.trust_checkpoint):
             load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.train()
+    if args.compile:  # as tools/train.py --compile
+        compile_backbone(model)
     optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     batches = iter(runner.build_dataloader(cfg.train_dataloader))
 
@@ -111,8 +118,9 @@ def time_steps(args):
             steps += time_calls(step(), 1, device=device)
 
     batch = cfg.train_dataloader.batch_size
+    compiled = ', backbone compiled' if args.compile else ''
     print(f'{args.config}: batch {batch}, {machine}, '
-          f'{args.steps} steps after {args.warmup}')
+          f'{args.steps} steps after {args.warmup}{compiled}')
     print(f'  step (forward, backward, update): median '
           f'{statistics.median(steps):.3f} s, '
           f'min {min(steps):.3f} s, max {max(steps):.3f} s')
