@@ -80,6 +80,8 @@ def test_frozen_stages_follow_the_levels():
      ['front_depth', 'even', '3']),
     (dict(backbone=WRAPPED['hrnet-w18'], frozen_stages=6),
      ['frozen_stages', '-1..5', '6']),
+    (dict(backbone=WRAPPED['hrnet-w18'], front_channels=0),
+     ['front_channels', 'positive', '0']),
 ])
 def test_bad_settings_name_the_value(kwargs, words):
     with pytest.raises(ValueError) as info:

@@ -1,7 +1,7 @@
 """HIRI-ViT's five-stage, two-branch front in front of other backbones
 (paper §5.7, Table 9)."""
 from numbers import Integral
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -132,7 +132,7 @@ class HighResFront(BaseModule):
 
     def __init__(self,
                  backbone: Dict,
-                 front_channels: int = None,
+                 front_channels: Optional[int] = None,
                  front_depth: int = 2,
                  mlp_ratio: float = 8,
                  ds_ratio: float = 2,
@@ -164,6 +164,11 @@ class HighResFront(BaseModule):
                 and 0 <= drop_path_rate < 1):
             raise ValueError(f'drop_path_rate must be a number in [0, 1), '
                              f'got {drop_path_rate!r}')
+        if front_channels is not None and not (
+                isinstance(front_channels, Integral) and front_channels > 0):
+            raise ValueError(f'front_channels must be a positive int or None '
+                             f'(half the width it feeds), got '
+                             f'{front_channels!r}')
         width, self._body_stages = FITTERS[name](body)
         channels = front_channels or width // 2
         self.stem = HRStem(3, channels, norm_cfg, act_cfg)
