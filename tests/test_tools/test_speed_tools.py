@@ -38,6 +38,12 @@ def test_profile_gives_every_paper_part_in_both_modes(capsys):
         # The parts and the rest add up to the pass.
         assert abs(sum(float(r[2].rstrip('%')) for r in rows) - 100) < 1
     assert out.count('top 3 operators by self time') == 2
+    # What the training memory holds: the activations saved, by part.
+    saved = out.split('activations saved for backward (train): ')[1]
+    rows = _table(saved, '| part |')
+    assert [r[0] for r in rows][:5] == parts[:5]
+    assert sum(float(r[1]) for r in rows) > 0
+    assert abs(sum(float(r[2].rstrip('%')) for r in rows) - 100) < 1
 
 
 def test_backbone_benchmark_sets_s_at_twice_the_size_against_swin(capsys):

@@ -7,7 +7,9 @@ outputs' sum, BN in training mode), in which forward hooks time each part
 of the paper: HR-stem, HR-blocks, IRDS (a and b), attention (the MHA of
 stages 4-5), FFN (every CFFN) and the rest (norms, residual sums, output
 norms). In train mode the backward pass is one row: autograd does not run
-it part by part. Then ``--repeats`` more passes under torch.profiler give
+it part by part; a last table gives the activations autograd saves for it,
+by part (what the training memory holds beside weights and optimizer
+state). Then ``--repeats`` more passes under torch.profiler give
 the ``--top`` operators by self time. Hooks and the profiler add a little
 overhead, so the per-pass time of the first table is what to compare.
 
@@ -25,6 +27,7 @@ Example (docs/benchmarks.md)::
 import argparse
 import copy
 import statistics
+from collections import defaultdict
 
 import torch
 
@@ -86,6 +89,53 @@ def one_pass(model, x, mode):
     return train_pass
 
 
+def saved_activations(model, x):
+    """MiB that autograd saves for the backward pass in one train pass, by
+    paper part (the innermost part running when a tensor is saved; each
+    storage counted once, parameters not counted)."""
+    parts = list(part_modules(model))
+    running, saved, seen = ['other (norms, residuals, output norms)'], \
+        defaultdict(int), set()
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in params | seen:
+            seen.add(storage.data_ptr())
+            saved[running[-1]] += storage.nbytes()
+        return tensor
+
+    def leave(module, args, output):
+        running.pop()
+
+    handles = []
+    for part, module in parts:
+        handles += [
+            module.register_forward_pre_hook(
+                lambda m, a, part=part: running.append(part)),
+            module.register_forward_hook(leave),
+        ]
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        outs = model(x)
+    for handle in handles:
+        handle.remove()
+    del outs
+    return {part: size / 2**20 for part, size in saved.items()}
+
+
+def print_saved(model, x):
+    saved = saved_activations(model, x)
+    total = sum(saved.values())
+    print(f'\nactivations saved for backward (train): {total:.0f} MiB per '
+          f'pass')
+    print('| part | MiB | share |')
+    print('| --- | --- | --- |')
+    for part in [p for p, _ in PARTS] + [
+            'other (norms, residuals, output norms)']:
+        print(f'| {part} | {saved.get(part, 0.):.0f} | '
+              f'{100 * saved.get(part, 0.) / total:.1f}% |')
+
+
 def profile(model, x, mode, args):
     model.train(mode == 'train')
     if mode == 'eval' and args.deploy:
@@ -120,6 +170,8 @@ def profile(model, x, mode, args):
           f'passes ({mode}):')
     print(prof.key_averages().table(sort_by=key, row_limit=args.top,
                                     max_name_column_width=40))
+    if mode == 'train':
+        print_saved(model, x)
 
 
 def main():
