@@ -4,8 +4,9 @@ and of PVTv2-b2, DaViT-T and HRNet-W18 with and without HIRI-ViT's front
 (``-HR``: ``mmhirivit.HighResFront``, paper §5.7).
 
 HIRI-ViT-S runs as shipped for inference (channels-last, BN folded by
-``switch_to_deploy()``) and, as ``HIRI-ViT-S-NCHW``, as the plain eager
-NCHW network with its BN, of the same cost. Latency is the median of
+``switch_to_deploy()``); ``HIRI-ViT-S-BN`` is the same network with its BN
+(what folding buys) and ``HIRI-ViT-S-NCHW`` the plain eager NCHW network
+with its BN, all of the same cost. Latency is the median of
 ``--repeats`` timed forward passes (no grad, eval mode) after ``--warmup``
 untimed ones; the models take turns pass by pass, so a change in the
 machine's load falls on all of them. ``--threads`` repeats the timing with
@@ -57,6 +58,7 @@ def _front(backbone):
 
 MODELS = {
     'HIRI-ViT-S': HIRIVIT_S,
+    'HIRI-ViT-S-BN': HIRIVIT_S,
     'HIRI-ViT-S-NCHW': dict(HIRIVIT_S, channels_last=False),
     'Swin-T': dict(type='mmdet.SwinTransformer', embed_dims=96,
                    depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24],
