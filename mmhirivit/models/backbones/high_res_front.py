@@ -6,12 +6,11 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule, Sequential
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
 
-from .hirivit import HRBlock, HRStem, IRDSa
+from .hirivit import HRBlock, HRStem, IRDSa, batch_norms_eval, freeze
 
 LEVELS = 5
 
@@ -204,10 +203,7 @@ class HighResFront(BaseModule):
             yield from group
 
     def _freeze_stages(self):
-        for module in self._frozen_modules():
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        freeze(self._frozen_modules())
 
     def init_weights(self):
         """Initialise as ``init_cfg`` says (a ``Pretrained`` checkpoint loads
@@ -219,9 +215,7 @@ class HighResFront(BaseModule):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            batch_norms_eval(self)
         return self
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:

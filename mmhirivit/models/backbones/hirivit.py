@@ -79,6 +79,21 @@ def _check_layer_cfgs(norm_cfg, act_cfg, init_cfg):
                          f'list of them, got {init_cfg!r}')
 
 
+def freeze(modules):
+    """Put ``modules`` in eval mode and stop their parameters' gradients."""
+    for module in modules:
+        module.eval()
+        for param in module.parameters():
+            param.requires_grad = False
+
+
+def batch_norms_eval(model):
+    """Put every batch norm of ``model`` in eval mode (``norm_eval``)."""
+    for m in model.modules():
+        if isinstance(m, _BatchNorm):
+            m.eval()
+
+
 def _conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
              norm_cfg=None, act_cfg=None, with_norm=True):
     """A bias-free conv, optionally followed by a norm and an activation."""
@@ -911,10 +926,7 @@ class HIRIViT(BaseModule):
             super().init_weights()
 
     def _freeze_stages(self):
-        for module in self._frozen_modules():
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        freeze(self._frozen_modules())
 
     def switch_to_deploy(self):
         """Fold every BN that can be folded into a conv, for inference
@@ -953,9 +965,7 @@ class HIRIViT(BaseModule):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            batch_norms_eval(self)
         return self
 
     def _check_input(self, x):
