@@ -16,6 +16,9 @@ from mmengine.registry import HOOKS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOY_SIZE = 128
+# mmpretrain's ImageNet recipes warm up for 20 epochs; a toy run has one.
+ONE_EPOCH = {'param_scheduler': [dict(type='CosineAnnealingLR', begin=0,
+                                      end=1, by_epoch=True)]}
 
 
 def repo_path(*parts):

@@ -14,10 +14,10 @@ import argparse
 
 import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.engine import build_runner
-from mmhirivit.tools.cli import (add_amp_arg, add_common_args,
-                                 add_compile_arg, check_data,
-                                 check_pretrained, compile_backbone,
-                                 enable_amp, load_config, run_cli)
+from mmhirivit.tools.cli import (add_amp_arg, add_common_args, add_compile_arg,
+                                 check_data, check_pretrained,
+                                 compile_backbone, enable_amp, load_config,
+                                 run_cli)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 

@@ -17,7 +17,7 @@ from mmengine.model import is_model_wrapper
 
 from mmhirivit.engine.runner import CheckpointSaveError
 from mmhirivit.tools.configs import read_config
-from mmhirivit.tools.convert import ConversionError
+from mmhirivit.tools.convert import WEIGHTS, ConversionError
 from mmhirivit.tools.dropin import check_backbone
 from mmhirivit.utils.checkpoint import CheckpointError
 
@@ -51,6 +51,16 @@ def add_common_args(parser, default_config=None):
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher (tools/dist_train.sh uses pytorch)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_trust_arg(parser)
+
+
+def add_conversion_args(parser):
+    """What the checkpoint converters share: ``--weights`` and ``--force``."""
+    parser.add_argument(
+        '--weights', choices=WEIGHTS,
+        help='EMA or raw weights (default: EMA when SRC has them)')
+    parser.add_argument('--force', action='store_true',
+                        help='overwrite the output if it exists (SRC never)')
     add_trust_arg(parser)
 
 

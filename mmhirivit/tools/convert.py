@@ -331,11 +331,15 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
 PLAIN_TYPES = (str, int, float, bool, type(None))
 
 
+# What plain_metadata keeps of a value it leaves out whole.
+LEFT_OUT = object()
+
+
 def plain_metadata(value, name='meta'):
     """``(kept, dropped)``: ``value`` with every entry that is not plain data
     (strings, numbers, booleans, None, and lists, tuples and string-keyed
     dicts of them) left out, and the names of the entries left out. ``kept``
-    is None when ``value`` itself is left out."""
+    is :data:`LEFT_OUT` when ``value`` itself is left out."""
     if isinstance(value, PLAIN_TYPES):
         return value, []
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
@@ -343,14 +347,14 @@ def plain_metadata(value, name='meta'):
         for key, item in value.items():
             plain, lost = plain_metadata(item, f'{name}.{key}')
             dropped += lost
-            if lost != [f'{name}.{key}']:
+            if plain is not LEFT_OUT:
                 kept[key] = plain
         return kept, dropped
     if isinstance(value, (list, tuple)):
         items = [plain_metadata(item) for item in value]
         if not any(lost for _, lost in items):
             return type(value)(plain for plain, _ in items), []
-    return None, [name]
+    return LEFT_OUT, [name]
 
 
 def published_name(dst, sha256):

@@ -6,7 +6,7 @@ import argparse
 import re
 
 import pytest
-from helpers import error_line, repo_path, run_tool, toy_config
+from helpers import ONE_EPOCH, error_line, repo_path, run_tool, toy_config
 from mmengine.config import DictAction
 
 from mmhirivit.tools.configs import read_config
@@ -27,9 +27,6 @@ FPN = ['model.neck.in_channels=[16,32,64,128]']
 # auxiliary head on the one before, and mmseg's model.pretrained.
 SEG_HEADS = ['model.decode_head.in_channels=128',
              'model.auxiliary_head.in_channels=64', 'model.pretrained=None']
-# The stock configs' warm-up is 20 epochs; the toy run has one.
-ONE_EPOCH = {'param_scheduler': [dict(type='CosineAnnealingLR', begin=0,
-                                      end=1, by_epoch=True)]}
 
 STOCK = {
     'fcos': ('mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'coco',

@@ -7,8 +7,8 @@ import os.path as osp
 
 import pytest
 import torch
-from helpers import (error_line, last_val_metrics, repo_path, run_tool,
-                     toy_config)
+from helpers import (ONE_EPOCH, error_line, last_val_metrics, repo_path,
+                     run_tool, toy_config)
 from mmengine.config import Config
 
 from mmhirivit.models import HighResFront
@@ -30,9 +30,6 @@ WIDTHS = {
     'hrnet-w18': [32, 18, 36, 72, 144],
 }
 FRONT_DIR = 'configs/highres_front'
-# The ImageNet recipe's warm-up is 20 epochs; the toy run has one.
-ONE_EPOCH = {'param_scheduler': [dict(type='CosineAnnealingLR', begin=0,
-                                      end=1, by_epoch=True)]}
 
 
 @pytest.mark.parametrize('name', sorted(WRAPPED))

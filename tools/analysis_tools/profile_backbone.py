@@ -41,6 +41,7 @@ PARTS = (('HR-stem', HRStem), ('HR-blocks', HRBlock),
          ('IRDS', (IRDSa, IRDSb)), ('attention', MultiheadAttention),
          ('FFN (CFFN)', CFFN))
 MODES = ('eval', 'train')
+OTHER = 'other (norms, residuals, output norms)'
 
 
 def parse_args():
@@ -94,14 +95,14 @@ def saved_activations(model, x):
     paper part (the innermost part running when a tensor is saved; each
     storage counted once, parameters not counted)."""
     parts = list(part_modules(model))
-    running, saved, seen = ['other (norms, residuals, output norms)'], \
-        defaultdict(int), set()
+    running, saved, seen = [OTHER], defaultdict(int), set()
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
 
     def pack(tensor):
         storage = tensor.untyped_storage()
-        if storage.data_ptr() not in params | seen:
-            seen.add(storage.data_ptr())
+        ptr = storage.data_ptr()
+        if ptr not in params and ptr not in seen:
+            seen.add(ptr)
             saved[running[-1]] += storage.nbytes()
         return tensor
 
@@ -130,8 +131,7 @@ def print_saved(model, x):
           f'pass')
     print('| part | MiB | share |')
     print('| --- | --- | --- |')
-    for part in [p for p, _ in PARTS] + [
-            'other (norms, residuals, output norms)']:
+    for part in [p for p, _ in PARTS] + [OTHER]:
         print(f'| {part} | {saved.get(part, 0.):.0f} | '
               f'{100 * saved.get(part, 0.) / total:.1f}% |')
 
@@ -154,8 +154,7 @@ def profile(model, x, mode, args):
     step = statistics.median(steps)
     per_pass = {part: sum(t) / args.repeats for part, t in times.items()}
     rows = [(part, per_pass.get(part, 0.)) for part, _ in PARTS]
-    rows.append(('other (norms, residuals, output norms)',
-                 per_pass['total'] - sum(t for _, t in rows)))
+    rows.append((OTHER, per_pass['total'] - sum(t for _, t in rows)))
     if mode == 'train':
         rows.append(('backward (all parts)', step - per_pass['total']))
     print(f'\n{mode}: {step * 1e3:.1f} ms per pass (median of '

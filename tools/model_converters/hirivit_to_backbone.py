@@ -19,8 +19,8 @@ arch is detected from the tensor shapes unless --arch is given.
 """
 import argparse
 
-from mmhirivit.tools.cli import add_trust_arg, run_cli
-from mmhirivit.tools.convert import FRONT, WEIGHTS, convert_to_backbone
+from mmhirivit.tools.cli import add_conversion_args, run_cli
+from mmhirivit.tools.convert import FRONT, convert_to_backbone
 
 
 def parse_args():
@@ -33,12 +33,7 @@ def parse_args():
     parser.add_argument(
         '--arch', help="arch name (t, s, b, l) or a JSON dict of a custom "
         "arch; detected from the weights when omitted")
-    parser.add_argument(
-        '--weights', choices=WEIGHTS,
-        help='EMA or raw weights (default: EMA when SRC has them)')
-    parser.add_argument('--force', action='store_true',
-                        help='overwrite DST if it exists (SRC never)')
-    add_trust_arg(parser)
+    add_conversion_args(parser)
     return parser.parse_args()
 
 

@@ -17,8 +17,8 @@ unless --weights raw.
 """
 import argparse
 
-from mmhirivit.tools.cli import add_trust_arg, run_cli
-from mmhirivit.tools.convert import WEIGHTS, publish_checkpoint
+from mmhirivit.tools.cli import add_conversion_args, run_cli
+from mmhirivit.tools.convert import publish_checkpoint
 
 
 def parse_args():
@@ -29,12 +29,7 @@ def parse_args():
     parser.add_argument('src', help='checkpoint to publish')
     parser.add_argument('dst', help='output path; the hash goes before its '
                         'extension')
-    parser.add_argument(
-        '--weights', choices=WEIGHTS,
-        help='EMA or raw weights (default: EMA when SRC has them)')
-    parser.add_argument('--force', action='store_true',
-                        help='overwrite the output if it exists (SRC never)')
-    add_trust_arg(parser)
+    add_conversion_args(parser)
     return parser.parse_args()
 
 
