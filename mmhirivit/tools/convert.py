@@ -402,7 +402,8 @@ def publish_checkpoint(src, dst, weights=None, force=False, trust=False):
                              source_entry=entry, weights=used,
                              tool=f'mmhirivit {__version__} tools/'
                              f'model_converters/publish_model.py')
-    dropped += [k for k in checkpoint if k not in ('meta', entry)]
+    if state_dict is not checkpoint:  # a bare state dict has no other parts
+        dropped += [k for k in checkpoint if k not in ('meta', entry)]
     bad = [k for k, v in state_dict.items() if not torch.is_tensor(v)]
     if bad:
         raise ConversionError(f'{src}: {entry} holds entries that are not '

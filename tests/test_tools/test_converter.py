@@ -222,3 +222,16 @@ def test_publish_keeps_plain_metadata_and_the_chosen_weights(
         assert set(published['state_dict']) == set(want)
         assert all(torch.equal(published['state_dict'][k], v)
                    for k, v in want.items())
+
+
+def test_publish_a_bare_state_dict_leaves_nothing_out(weights, tmp_path,
+                                                      capsys):
+    raw, _ = weights
+    src = _save(dict(raw), tmp_path / 'bare.pth')
+    run_tool(PUBLISH, src, tmp_path / 'out' / 'model.pth')
+    printed = capsys.readouterr().out
+    assert 'left out' not in printed
+    [path] = (tmp_path / 'out').glob('model-*.pth')
+    published = torch.load(path)
+    assert published['meta']['published']['weights'] == 'as stored'
+    assert set(published['state_dict']) == set(raw)
