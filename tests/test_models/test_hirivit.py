@@ -501,9 +501,17 @@ def test_switch_to_deploy_folds_bn_and_keeps_outputs(num_stages):
         model.train()
 
 
-def test_switch_to_deploy_needs_eval_mode():
-    with pytest.raises(RuntimeError, match='call eval'):
-        HIRIViT(arch=TINY).switch_to_deploy()
+def test_switch_to_deploy_in_train_mode_folds_the_inference_statistics():
+    """mmdeploy calls ``switch_to_deploy()`` before ``eval()``."""
+    model = _with_bn_statistics(HIRIViT(arch=TINY))
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        expected = model(x)
+        model.train().switch_to_deploy()
+        outs = model(x)
+    assert not model.training
+    for out, want in zip(outs, expected):
+        torch.testing.assert_close(out, want, rtol=1e-4, atol=1e-5)
 
 
 def _relative(a, b):

@@ -938,8 +938,11 @@ class HIRIViT(BaseModule):
         HR-blocks' pre-norm BN feeds zero-padded 3x3 convs, whose border a
         fold would change, so it stays, as do the output norms.
 
-        Call it in eval mode with the weights loaded (the parameter names
-        change); the model cannot train afterwards. Calling it again does
+        Call it with the weights loaded (the parameter names change). It
+        folds the BN running statistics, the inference ones, and leaves the
+        model in eval mode, which it cannot leave afterwards: a folded model
+        does not train. (mmdeploy calls it before ``eval()``, as for
+        mmpretrain's re-parameterised backbones.) Calling it again does
         nothing.
 
         Returns:
@@ -947,9 +950,7 @@ class HIRIViT(BaseModule):
         """
         if self.deploy:
             return self
-        if self.training:
-            raise RuntimeError('switch_to_deploy() folds the eval-mode BN '
-                               'statistics: call eval() first')
+        self.eval()
         for module in [m for m in self.modules() if isinstance(
                 m, (HRStem, CFFNBlock, TransformerBlock))]:
             module.switch_to_deploy()
