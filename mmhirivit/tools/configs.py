@@ -86,8 +86,9 @@ def quiet_mmengine():
         logger.setLevel(level)
 
 
-def _data_samples(model, height, width):
-    """Test-time data samples with the metainfo heads need, or None."""
+def data_samples(model, height, width):
+    """Test-time data samples for one image of ``height`` x ``width`` with
+    the metainfo heads need (at scale 1), or None for plain modules."""
     codebase = type(model).__module__.split('.')[0]
     if codebase == 'mmdet':
         from mmdet.structures import DetDataSample as sample_type
@@ -114,5 +115,5 @@ def tensor_mode_inputs(model, height: int, width: int):
     if hasattr(model, 'data_preprocessor'):
         model.forward = partial(
             type(model).forward, model,
-            data_samples=_data_samples(model, height, width), mode='tensor')
+            data_samples=data_samples(model, height, width), mode='tensor')
     return (torch.zeros(1, 3, height, width), )

@@ -8,12 +8,13 @@ from helpers import error_line, repo_path, run_tool, toy_config
 from mmengine.config import Config
 
 from mmhirivit.models import HIRIViT
+from mmhirivit.tools.configs import build_from_scratch
 
 TOOL = 'deployment/pytorch2onnx.py'
 
 
 def _input_dims(path):
-    [graph_input] = onnx.load(str(path)).graph.input
+    graph_input = onnx.load(str(path)).graph.input[0]  # the image
     return [d.dim_param or d.dim_value
             for d in graph_input.type.tensor_type.shape.dim]
 
@@ -82,8 +83,82 @@ def test_classifier_of_the_pretraining_recipe_exports(tmp_path, capsys):
     assert output.type.tensor_type.shape.dim[1].dim_value == 1000
 
 
+def _nodes(path):
+    graph = onnx.load(str(path)).graph
+    return {(node.domain or 'ai.onnx', node.op_type) for node in graph.node}
+
+
+@pytest.mark.parametrize('config, kept', [
+    ('configs/maskrcnn_hirivit_s_1x_coco.py', 100),
+    ('configs/cascade_maskrcnn_hirivit_s_3x_coco.py', 100),
+    # no box above the threshold: the graph's NMS and heads run on nothing
+    ('configs/maskrcnn_hirivit_s_1x_coco.py', 0),
+])
+def test_two_stage_detector_exports_whole_and_matches(config, kept, toy_root,
+                                                      tmp_path, capsys):
+    """From the image to boxes, scores, labels and masks, in standard ONNX
+    ops; onnxruntime's detections pair up with mmdet's at two shapes."""
+    out = tmp_path / 'detector.onnx'
+    threshold = 'model.test_cfg.rcnn.score_thr=' + ('0' if kept else '1')
+    run_tool(TOOL, _toy_t(config, toy_root / 'coco', tmp_path), out,
+             '--shape', 128, 160, '--verify', '--runs', 1, '--cfg-options',
+             threshold)
+    printed = capsys.readouterr().out
+    assert printed.count('ok ') == 2, printed
+    assert (f'{kept} detections in PyTorch, {kept} in onnxruntime, {kept} '
+            f'paired') in printed
+    nodes = _nodes(out)
+    assert {('ai.onnx', 'NonMaxSuppression'), ('ai.onnx', 'RoiAlign')} <= nodes
+    assert {domain for domain, _ in nodes} == {'ai.onnx'}
+    assert isinstance(_input_dims(out)[2], str)
+
+
+def test_sparse_rcnn_exports_whole_and_matches(toy_root, tmp_path, capsys):
+    """Sparse R-CNN's six stages. Random box regressors would move the
+    boxes to tens of thousands of pixels, where fp32 differences between
+    the runtimes grow stage by stage; with the regressors zeroed, the boxes
+    are the learned proposals, set to spread over the image."""
+    config = _toy_t('configs/sparse_rcnn_hirivit_s_3x_coco.py',
+                    toy_root / 'coco', tmp_path)
+    torch.manual_seed(0)
+    state = build_from_scratch(Config.fromfile(config)).state_dict()
+    for name, value in state.items():
+        if '.fc_reg.' in name:
+            value.zero_()
+    proposals = state['rpn_head.init_proposal_bboxes.weight']
+    proposals.copy_(torch.rand(proposals.shape) * 0.4 + 0.3)  # cx, cy, w, h
+    checkpoint = tmp_path / 'weights.pth'
+    torch.save({'state_dict': state}, checkpoint)
+    run_tool(TOOL, config, tmp_path / 'sparse.onnx', '--shape', 128, 160,
+             '--checkpoint', checkpoint, '--verify', '--runs', 1)
+    printed = capsys.readouterr().out
+    assert printed.count('ok ') == 2, printed
+    assert '100 detections in PyTorch, 100 in onnxruntime, 100 paired' \
+        in printed
+
+
+def test_exported_detector_evaluates_as_pytorch(toy_root, tmp_path, capsys):
+    """test_onnx.py runs the file through the config's test loop and COCO
+    metric, beside the PyTorch model with the same weights."""
+    config = _toy_t('configs/maskrcnn_hirivit_s_1x_coco.py',
+                    toy_root / 'coco', tmp_path)
+    cfg = Config.fromfile(config)
+    torch.manual_seed(0)
+    checkpoint = tmp_path / 'weights.pth'
+    torch.save({'state_dict': build_from_scratch(cfg).state_dict()},
+               checkpoint)
+    out = tmp_path / 'detector.onnx'
+    run_tool(TOOL, config, out, '--shape', 128, 128, '--checkpoint',
+             checkpoint)
+    run_tool('deployment/test_onnx.py', config, out, '--checkpoint',
+             checkpoint, '--work-dir', tmp_path / 'work')
+    printed = capsys.readouterr().out
+    assert '2 of 2 images with the same detections' in printed
+    assert 'coco/bbox_mAP: PyTorch' in printed
+    assert 'coco/segm_mAP: PyTorch' in printed
+
+
 @pytest.mark.parametrize('args, words', [
-    (['configs/maskrcnn_hirivit_s_1x_coco.py'], 'proposals'),
     (['x'], 'neither an arch'),
     (['t', '--checkpoint', 'missing.pth'], 'missing.pth: no such file'),
 ])
