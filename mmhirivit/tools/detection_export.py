@@ -99,8 +99,14 @@ class TwoStageDetectorGraph(torch.nn.Module):
         super().__init__()
         check_exportable(detector)
         self.detector = detector
-        self.roi_head = detector.roi_head
-        self.test_cfg = detector.roi_head.test_cfg
+
+    @property
+    def roi_head(self):
+        return self.detector.roi_head
+
+    @property
+    def test_cfg(self):
+        return self.detector.roi_head.test_cfg
 
     def forward(self, inputs, image_size):
         feats = self.detector.extract_feat(inputs)

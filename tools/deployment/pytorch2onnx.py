@@ -285,12 +285,9 @@ def compare_detections(graph, session, inputs):
     return text, agree(figures), run_torch, run_ort
 
 
-def verify(model, out, shape, rtol, runs):
-    """Run ``out`` in onnxruntime and ``model`` in PyTorch on one random
+def verify(model, session, shape, rtol, runs):
+    """Run the onnxruntime ``session`` and ``model`` in PyTorch on one random
     input of ``shape``; return the row of figures and whether it passed."""
-    import onnxruntime
-    session = onnxruntime.InferenceSession(
-        out, providers=['CPUExecutionProvider'])
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(1, 3, *shape, generator=generator)
     compare = compare_detections if isinstance(
@@ -333,9 +330,12 @@ def main():
         height, width = args.shape
         other = width - 32 if width - 32 >= MIN_INPUT_SIZE else width + 32
         shapes.append((height + 64, other))
+    import onnxruntime
+    session = onnxruntime.InferenceSession(
+        args.out, providers=['CPUExecutionProvider'])
     failed = []
     for shape in shapes:
-        row, passed = verify(model, args.out, shape, args.rtol, args.runs)
+        row, passed = verify(model, session, shape, args.rtol, args.runs)
         print(('ok      ' if passed else 'FAILED  ') + row)
         if not passed:
             failed.append(row)
