@@ -4,8 +4,15 @@ Importing the package (configs do it through ``custom_imports``) registers its
 models and hooks in the ``mmhirivit`` scope. It changes no global behaviour:
 checkpoints are loaded safely through :mod:`mmhirivit.utils.checkpoint`.
 """
-from .engine import *  # noqa: F401,F403
-from .models import *  # noqa: F401,F403
+from .engine import (AtomicCheckpointRunner, EMADistillHook, ResumeCheckHook,
+                     RNGStateHook, build_runner)
+from .models import (EMADistillClassifier, HighResFront, HIRIViT,
+                     InstanceSegTTAModel, MixRecordingDataPreprocessor)
 from .version import __version__
 
-__all__ = ['__version__']
+__all__ = [
+    'HIRIViT', 'HighResFront', 'EMADistillClassifier',
+    'MixRecordingDataPreprocessor', 'InstanceSegTTAModel', 'EMADistillHook',
+    'ResumeCheckHook', 'RNGStateHook', 'AtomicCheckpointRunner',
+    'build_runner', '__version__'
+]

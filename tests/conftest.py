@@ -1,5 +1,10 @@
+import functools
+import http.server
+import threading
+
 import pytest
-from helpers import TOY_SIZE
+import torch
+from helpers import TOY_SIZE, RunsCode
 
 from mmhirivit.tools import toy_data
 
@@ -46,3 +51,44 @@ def fresh_loggers():
     yield
     from mmengine.logging import MMLogger
     MMLogger._instance_dict.clear()
+
+
+@pytest.fixture
+def marker(tmp_path):
+    """A file that only a checkpoint's code would create."""
+    return tmp_path / 'command_ran'
+
+
+@pytest.fixture
+def malicious(tmp_path, marker):
+    """A checkpoint whose loading would run a command."""
+    path = tmp_path / 'malicious.pth'
+    torch.save({'state_dict': {}, 'meta': {'note': RunsCode(marker)}}, path)
+    return path
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A loopback HTTP server over ``tmp_path/www``; yields its base URL."""
+    root = tmp_path / 'www'
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f'http://127.0.0.1:{server.server_address[1]}'
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty torch hub cache of this test's own; yields its folder."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    folder = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    folder.mkdir(parents=True)
+    return folder

@@ -1,7 +1,9 @@
 """Helpers the tests share: toy-scale versions of the shipped configs,
 running the tools in-process, and a hook that holds a training process still
 so a test can kill it."""
+import errno
 import glob
+import io
 import os
 import os.path as osp
 import re
@@ -10,6 +12,7 @@ import sys
 import time
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
@@ -19,6 +22,23 @@ TOY_SIZE = 128
 # mmpretrain's ImageNet recipes warm up for 20 epochs; a toy run has one.
 ONE_EPOCH = {'param_scheduler': [dict(type='CosineAnnealingLR', begin=0,
                                       end=1, by_epoch=True)]}
+
+
+class RunsCode:
+    """Unpickling this runs a shell command that creates ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def as_bytes(obj):
+    """What ``torch.save`` writes for ``obj``."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
 
 
 def repo_path(*parts):
@@ -166,3 +186,19 @@ class StallAfterIter(Hook):
         if runner.iter + 1 == self.at:
             open(self.marker, 'w').close()
             time.sleep(3600)
+
+
+@HOOKS.register_module(force=True)
+class FullDiskAt(Hook):
+    """Fail the checkpoint of iteration ``at`` as a full disk would (ENOSPC,
+    while it is being written).
+
+    A config loads it as :class:`StallAfterIter` does.
+    """
+
+    def __init__(self, at):
+        self.at = at
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if checkpoint['meta']['iter'] == self.at:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

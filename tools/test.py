@@ -2,7 +2,9 @@
 
 Options as mmdet's and mmseg's ``tools/test.py``: ``--tta`` (the config's
 ``tta_model`` and ``tta_pipeline``), ``--out`` (the predictions as a pickle)
-and ``--show-dir`` (the predictions drawn on the test images).
+and ``--show-dir`` (the predictions drawn on the test images); an existing
+``--out`` file, or a symlink as ``--out`` or ``--show-dir``, is replaced only
+with ``--force`` (the link itself, never what it points to).
 
 Example::
 
@@ -13,6 +15,7 @@ Example::
 import argparse
 import os
 import os.path as osp
+from contextlib import ExitStack
 
 from mmengine.config import ConfigDict
 from mmengine.runner import Runner
@@ -21,6 +24,8 @@ import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.tools.cli import (UsageError, add_common_args, check_data,
                                  load_config, missing_local, run_cli)
 from mmhirivit.utils.checkpoint import mmengine_loading
+from mmhirivit.utils.files import (OutputExistsError, atomic_output,
+                                   check_output)
 
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
 
@@ -39,6 +44,10 @@ def parse_args():
     parser.add_argument(
         '--show-dir', help='draw the predictions on the test images into '
         'this folder')
+    parser.add_argument(
+        '--force', action='store_true',
+        help='replace an existing --out file, or a symlink given as --out '
+        'or --show-dir (the link itself, never what it points to)')
     return parser.parse_args()
 
 
@@ -53,19 +62,35 @@ def use_tta(cfg, config):
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
 
-def check_out_file(path):
+def check_out_file(path, force):
     """Raise :class:`UsageError` unless the predictions can go to ``path``
-    without replacing anything."""
+    without replacing anything (or with ``force``, replacing a file or a
+    symlink there, never writing through the link)."""
     if not path.endswith(PICKLE_SUFFIXES):
         raise UsageError(f'--out {path}: the predictions are written as a '
                          f'pickle; give a file name ending in '
                          f'{" or ".join(PICKLE_SUFFIXES)}')
-    if osp.exists(path):
-        raise UsageError(f'--out {path} exists; move it away or choose '
-                         f'another name (nothing was evaluated)')
+    try:
+        check_output(path, force)
+    except OutputExistsError as err:
+        raise UsageError(f'--out: {err} (nothing was evaluated)') from None
     folder = osp.dirname(osp.abspath(path))
     if not os.access(folder, os.W_OK):
         raise UsageError(f'--out {path}: cannot write to {folder}')
+
+
+def check_show_dir(path, force):
+    """Raise :class:`UsageError` if ``path`` is a symlink, unless ``force``,
+    which removes the link (never what it points to) so that a folder of
+    its own takes its place."""
+    if not osp.islink(path):
+        return
+    if not force:
+        raise UsageError(f'--show-dir {path} is a symlink (to '
+                         f'{os.readlink(path)}); nothing is drawn through it: '
+                         f'choose another folder, or pass --force to replace '
+                         f'the link with a folder')
+    os.unlink(path)
 
 
 def draw_into(cfg, show_dir):
@@ -106,7 +131,9 @@ def main():
     if missing_local(args.checkpoint):
         raise UsageError(f'checkpoint file not found: {args.checkpoint}')
     if args.out:
-        check_out_file(args.out)
+        check_out_file(args.out, args.force)
+    if args.show_dir:
+        check_show_dir(args.show_dir, args.force)
     check_data(cfg, ['test_dataloader'])
     # The evaluated weights come from the checkpoint, not the pretrained
     # backbone, so a missing ImageNet file does not matter here.
@@ -116,10 +143,12 @@ def main():
         use_tta(cfg, args.config)
     if args.show_dir:
         draw_into(cfg, args.show_dir)
-    with mmengine_loading(trust=args.trust_checkpoint):
+    with ExitStack() as stack:
+        stack.enter_context(mmengine_loading(trust=args.trust_checkpoint))
         runner = Runner.from_cfg(cfg)
-        if args.out:
-            runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))
+        if args.out:  # complete once the test is, or absent
+            partial = stack.enter_context(atomic_output(args.out))
+            runner.test_evaluator.metrics.append(dump_metric(cfg, partial))
         runner.test()
 
 

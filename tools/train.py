@@ -17,7 +17,7 @@ from mmhirivit.engine import build_runner
 from mmhirivit.tools.cli import (add_amp_arg, add_common_args, add_compile_arg,
                                  check_data, check_pretrained,
                                  compile_backbone, enable_amp, load_config,
-                                 run_cli)
+                                 resume_from, run_cli)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 
@@ -43,7 +43,7 @@ def main():
     if args.resume is None:
         check_pretrained(cfg)
     elif args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        cfg.resume, cfg.load_from = True, resume_from(cfg)
     else:
         cfg.resume, cfg.load_from = True, args.resume
     enable_amp(cfg, args.amp)

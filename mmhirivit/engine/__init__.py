@@ -1,5 +1,11 @@
-from .hooks import *  # noqa: F401,F403
-from .optimizers import *  # noqa: F401,F403
-from .runner import AtomicCheckpointRunner, CheckpointSaveError, build_runner
+from .hooks import (EMADistillHook, ResumeCheckHook, ResumedStateError,
+                    RNGStateHook)
+from .optimizers import BackboneLayerDecayOptimWrapperConstructor
+from .runner import (AtomicCheckpointRunner, CheckpointSaveError,
+                     build_runner, read_last_checkpoint)
 
-__all__ = ['AtomicCheckpointRunner', 'CheckpointSaveError', 'build_runner']
+__all__ = [
+    'EMADistillHook', 'ResumeCheckHook', 'ResumedStateError', 'RNGStateHook',
+    'BackboneLayerDecayOptimWrapperConstructor', 'AtomicCheckpointRunner',
+    'CheckpointSaveError', 'build_runner', 'read_last_checkpoint'
+]

@@ -1,4 +1,9 @@
-from .backbones import *  # noqa: F401,F403
-from .classifiers import *  # noqa: F401,F403
-from .data_preprocessors import *  # noqa: F401,F403
-from .test_time_augs import *  # noqa: F401,F403
+from .backbones import HighResFront, HIRIViT
+from .classifiers import EMADistillClassifier
+from .data_preprocessors import MixRecordingDataPreprocessor
+from .test_time_augs import InstanceSegTTAModel
+
+__all__ = [
+    'HIRIViT', 'HighResFront', 'EMADistillClassifier',
+    'MixRecordingDataPreprocessor', 'InstanceSegTTAModel'
+]

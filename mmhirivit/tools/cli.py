@@ -15,11 +15,13 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from mmhirivit.engine.runner import CheckpointSaveError
+from mmhirivit.engine import (CheckpointSaveError, ResumedStateError,
+                              read_last_checkpoint)
 from mmhirivit.tools.configs import read_config
 from mmhirivit.tools.convert import WEIGHTS, ConversionError
 from mmhirivit.tools.dropin import check_backbone
 from mmhirivit.utils.checkpoint import CheckpointError
+from mmhirivit.utils.files import OutputExistsError
 
 README_DATA = "README.md, section 'Data preparation'"
 README_PRETRAIN = ("README.md, section 'From ImageNet pretraining to "
@@ -254,6 +256,16 @@ def missing_local(path):
         osp.expanduser(path))
 
 
+def resume_from(cfg):
+    """The checkpoint ``--resume`` (no PATH) continues from: the one the
+    work dir's ``last_checkpoint`` names, read without trusting it, or None
+    (training starts afresh, as MMEngine does)."""
+    try:
+        return read_last_checkpoint(cfg.work_dir)
+    except ValueError as err:
+        raise UsageError(f'--resume: {err}') from None
+
+
 def check_pretrained(cfg):
     """Raise :class:`UsageError` if the backbone's pretrained checkpoint or
     ``load_from`` is a local path that does not exist."""
@@ -275,12 +287,13 @@ def check_pretrained(cfg):
 
 def run_cli(main):
     """Run ``main()``, printing a :class:`UsageError`, a checkpoint that
-    could not be loaded (missing, refused, damaged), a failed conversion or a
-    checkpoint that could not be saved as one line (exit 1)."""
+    could not be loaded (missing, refused, damaged) or resumed, a failed
+    conversion, an output path that is taken or a checkpoint that could not
+    be saved as one line (exit 1)."""
     try:
         main()
-    except (UsageError, CheckpointError, ConversionError,
-            CheckpointSaveError) as err:
+    except (UsageError, CheckpointError, ResumedStateError, ConversionError,
+            CheckpointSaveError, OutputExistsError) as err:
         sys.exit(f'error: {err}')
     finally:
         # A process group left to interpreter exit can abort the process

@@ -5,17 +5,16 @@ to a published file that torch's default loader reads."""
 import hashlib
 import io
 import json
-import os
 import os.path as osp
 import re
-import tempfile
 from collections import OrderedDict
 
 import torch
 
 from mmhirivit.models import HIRIViT
-from mmhirivit.utils.checkpoint import (CheckpointError, load_checkpoint_file,
-                                        open_checkpoint)
+from mmhirivit.utils.checkpoint import (CheckpointError, load_checkpoint_bytes,
+                                        read_checkpoint_bytes)
+from mmhirivit.utils.files import check_output, write_atomically
 from mmhirivit.version import __version__
 
 
@@ -34,14 +33,9 @@ TIMM_EMA_KEYS = ('model_ema', 'state_dict_ema')
 
 def _load(src, trust=False):
     """``(checkpoint, sha256)`` of ``src``, reading the file once; safely
-    unless ``trust`` (see :func:`load_checkpoint_file`)."""
-    with open_checkpoint(src) as f:
-        data = f.read()
-    checkpoint = load_checkpoint_file(io.BytesIO(data), trust=trust,
-                                      name=src)
-    if not isinstance(checkpoint, dict):
-        raise ConversionError(f'holds a {type(checkpoint).__name__}, not a '
-                              f'checkpoint dict')
+    unless ``trust`` (see :func:`load_checkpoint_bytes`)."""
+    data = read_checkpoint_bytes(src)
+    checkpoint = load_checkpoint_bytes(data, src, trust=trust)
     return checkpoint, hashlib.sha256(data).hexdigest()
 
 
@@ -218,15 +212,12 @@ def _parse_arch(arch):
 
 
 def _check_destination(src, dst, force):
-    """Refuse to write over ``src``, or over an existing ``dst`` without
-    ``force``."""
-    if osp.exists(dst):
-        if osp.exists(src) and osp.samefile(src, dst):
-            raise ConversionError(f'{dst} is the source checkpoint; choose '
-                                  f'another destination')
-        if not force:
-            raise ConversionError(
-                f'{dst} exists; pass --force to overwrite it')
+    """Refuse to write over ``src``, over an existing ``dst`` or a symlink
+    there without ``force``, and through a symlink at all."""
+    if osp.exists(dst) and osp.exists(src) and osp.samefile(src, dst):
+        raise ConversionError(f'{dst} is the source checkpoint; choose '
+                              f'another destination')
+    check_output(dst, force)
 
 
 def _serialize(obj):
@@ -236,27 +227,13 @@ def _serialize(obj):
     return buffer.getvalue()
 
 
-def write_atomically(data, dst):
-    """Write ``data`` to a temporary file beside ``dst``, then rename it, so
-    that ``dst`` is either complete or untouched."""
-    folder = osp.dirname(osp.abspath(dst))
+def _write(data, dst):
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder,
-                                   prefix=f'.{osp.basename(dst)}.',
-                                   suffix='.tmp')
+        write_atomically(data, dst)
     except OSError as err:
-        raise ConversionError(f'cannot write to {folder}: {err.strerror}')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dst)
-    except OSError as err:
-        os.unlink(tmp)
-        raise ConversionError(f'cannot write {dst}: {err.strerror}; nothing '
-                              f'was written')
+        where = f' ({err.filename})' if err.filename else ''
+        raise ConversionError(f'cannot write {dst}: {err.strerror or err}'
+                              f'{where}; nothing was written') from None
 
 
 def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
@@ -317,7 +294,7 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         **form,
         converter=f'mmhirivit {__version__} tools/model_converters/'
         f'hirivit_to_backbone.py')
-    write_atomically(
+    _write(
         _serialize(
             dict(meta=meta,
                  state_dict=OrderedDict(
@@ -415,5 +392,5 @@ def publish_checkpoint(src, dst, weights=None, force=False, trust=False):
                              weights_only=True)
     path = published_name(dst, hashlib.sha256(data).hexdigest())
     _check_destination(src, path, force)
-    write_atomically(data, path)
+    _write(data, path)
     return path, meta, dropped

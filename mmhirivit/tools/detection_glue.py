@@ -154,3 +154,17 @@ def describe(figures):
     if figures['min_mask_iou'] is not None:
         text += f', mask IoU min {figures["min_mask_iou"]:.4f}'
     return text + f', score diff max {figures["max_score_diff"]:.1e}'
+
+
+def open_session(path):
+    """An onnxruntime CPU session of the ONNX file ``path``; ``ValueError``
+    naming the file when onnxruntime cannot read it."""
+    import onnxruntime
+    try:
+        return onnxruntime.InferenceSession(
+            path, providers=['CPUExecutionProvider'])
+    except Exception as err:  # onnxruntime raises its own types
+        text = str(err).strip().splitlines()
+        raise ValueError(f'{path} is not an ONNX model onnxruntime can run '
+                         f'({text[0] if text else type(err).__name__})'
+                         ) from None

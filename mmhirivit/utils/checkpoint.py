@@ -1,20 +1,32 @@
 """Safe checkpoint loading: a checkpoint is data, and nothing in it runs.
 
-Every checkpoint loads through :func:`load_checkpoint_file`: torch's
-``weights_only`` unpickler, with exactly the types MMEngine 0.10.7 stores in
-its own checkpoints allowed besides tensors (:data:`SAFE_GLOBALS`), after a
-check that every numpy dtype and array in the file is in the form numpy
-itself writes for numeric data (:data:`CHECK_GLOBALS`). The config text
-MMEngine stores in a checkpoint (``meta['cfg']``, ``meta['config']``, the
-message hub's ``cfg``) is removed unread: MMEngine would turn it back into a
-config by executing it. Trusting a file beyond that is an explicit choice
-(``trust=True``; the tools' ``--trust-checkpoint``).
+Every checkpoint loads through :func:`load_checkpoint_bytes`, after one
+bounded read (:func:`read_checkpoint_bytes`, or a bounded download):
 
-Inside :func:`mmengine_loading` MMEngine's local loader and ``torch.load``
-itself lead to :func:`load_checkpoint_file`, so every scheme (a path, ``~``,
-``http(s)://``, ``torchvision://``, ``open-mmlab://``, ``mmcls://``, ...) and
-every caller (resume, ``load_from``, ``init_cfg=dict(type='Pretrained')``,
-the inferencers, ``torch.hub``'s cache) loads safely::
+1. the bytes must form a ``torch.save`` zip archive whose records are
+   stored, not compressed, and add up to no more than the file;
+2. the names its pickle uses must be in the allow-list
+   (:data:`~mmhirivit.utils.unpickler.ALLOWED`), all of them reported at
+   once otherwise;
+3. it is unpickled by :class:`~mmhirivit.utils.unpickler.DataUnpickler`,
+   which builds tensors, containers and the few objects MMEngine 0.10.7
+   stores, checking every call's arguments; its allow-list is its own, so
+   no global state of torch or of another thread changes what a file may do;
+4. containers may nest :data:`MAX_DEPTH` deep at most, with no cycles, and
+   the top level must be a dict whose ``state_dict`` (if any) maps names to
+   tensors.
+
+The config text MMEngine stores in a checkpoint (``meta['cfg']``,
+``meta['config']``, the message hub's ``cfg``) is removed unread: MMEngine
+would turn it back into a config by executing it. Trusting a file beyond
+that is an explicit choice (``trust=True``; the tools'
+``--trust-checkpoint``).
+
+Inside :func:`mmengine_loading`, MMEngine's local loader, ``torch.load`` and
+the downloads of MMEngine and ``torch.hub`` lead here, so every scheme (a
+path, ``~``, ``http(s)://``, ``torchvision://``, ``open-mmlab://``,
+``mmcls://``, ...) and every caller (resume, ``load_from``,
+``init_cfg=dict(type='Pretrained')``, the inferencers) loads safely::
 
     from mmhirivit.utils.checkpoint import mmengine_loading
     with mmengine_loading():
@@ -22,20 +34,56 @@ the inferencers, ``torch.hub``'s cache) loads safely::
 
 Outside it nothing changes: importing :mod:`mmhirivit` sets no global.
 """
-import math
+import hashlib
+import inspect
+import io
 import os
 import os.path as osp
 import pickle
+import pickletools
+import stat
+import tempfile
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 import zipfile
 from contextlib import contextmanager
 
-import numpy as np
+import mmengine.runner.checkpoint as mmengine_checkpoint
 import torch
-from mmengine.logging import HistoryBuffer, print_log
-from mmengine.runner.checkpoint import CheckpointLoader
+import torch.hub
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
 
-# The real torch.load, whatever mmengine_loading does to the name.
+from .unpickler import (ALLOWED, NotData, data_pickle_module, nesting_depth,
+                        python3_name)
+
+# The real functions, whatever mmengine_loading does to their names.
 _torch_load = torch.serialization.load
+_hub_load = torch.hub.load_state_dict_from_url
+_mmengine_load_url = mmengine_checkpoint.load_url
+
+#: The largest checkpoint read, in bytes, unless ``max_bytes`` says
+#: otherwise (the environment variable ``MMHIRIVIT_MAX_CHECKPOINT_GB``
+#: changes the default): HIRI-ViT-L with its AdamW state is under 1 GiB.
+DEFAULT_MAX_GB = 16
+#: How deeply containers may nest: a checkpoint's are a few levels deep.
+MAX_DEPTH = 64
+
+
+def max_checkpoint_bytes():
+    """The read limit: ``MMHIRIVIT_MAX_CHECKPOINT_GB`` GiB, else
+    :data:`DEFAULT_MAX_GB`."""
+    value = os.environ.get('MMHIRIVIT_MAX_CHECKPOINT_GB', DEFAULT_MAX_GB)
+    try:
+        gib = float(value)
+    except ValueError:
+        gib = -1
+    if not gib > 0:
+        raise ValueError(f'MMHIRIVIT_MAX_CHECKPOINT_GB={value!r} must be a '
+                         f'positive number of GiB')
+    return int(gib * 2**30)
 
 
 class CheckpointError(ValueError):
@@ -65,135 +113,6 @@ class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
             f'--trust-checkpoint (or trust=True)')
 
 
-class _NotData(Exception):
-    """Raised while checking numpy content that numpy does not write for
-    numeric data. Not an ``UnpicklingError``, which torch.load rewrites."""
-
-
-# The statistics methods every HistoryBuffer registers.
-HISTORY_STATISTICS = ('min', 'max', 'current', 'mean')
-
-
-def _statistics_method(owner, name):
-    """``getattr`` as MMEngine's pickled ``HistoryBuffer`` uses it, to store
-    its statistics methods (``getattr(HistoryBuffer, 'mean')``), and for
-    nothing else."""
-    if owner is not HistoryBuffer or name not in HISTORY_STATISTICS:
-        raise _NotData(f'getattr({owner!r}, {name!r}) (only HistoryBuffer '
-                       f'statistics methods may be named)')
-    return getattr(owner, name)
-
-
-# numpy 2 (requirements/runtime.txt) pickles from numpy._core; files written
-# with numpy 1 name numpy.core.
-_multiarray = np._core.multiarray
-NUMPY_MODULES = ('numpy._core.multiarray', 'numpy.core.multiarray')
-NUMERIC_KINDS = 'biufc'  # bool, signed, unsigned, float, complex
-
-
-def _numeric_dtype(spec):
-    """``np.dtype(spec)`` if ``spec`` is how numpy names a numeric dtype in
-    its pickles (``'f8'``, ``'i8'``, ``'b1'``, ...), else raise."""
-    if isinstance(spec, str):
-        try:
-            dtype = np.dtype(spec)
-        except TypeError:
-            dtype = None
-        if dtype is not None and dtype.kind in NUMERIC_KINDS and \
-                dtype.str[1:] == spec:
-            return dtype
-    raise _NotData(f'numpy dtype {spec!r} (only numeric dtypes are data)')
-
-
-class _DtypeCheck:
-    """Stands for ``numpy.dtype`` while a file's numpy content is checked:
-    the arguments and the state must be those numpy writes for a numeric
-    dtype. Any other state (an object flag, fields) could make numpy read
-    raw bytes as object pointers."""
-
-    def __init__(self, spec, align=False, copy=True):
-        if align is not False or copy is not True:
-            raise _NotData(f'numpy dtype arguments {(spec, align, copy)!r}')
-        self.dtype = _numeric_dtype(spec)
-
-    def __setstate__(self, state):
-        forms = [d.__reduce__()[2]
-                 for d in (self.dtype, self.dtype.newbyteorder())]
-        if state not in forms:
-            raise _NotData(f'numpy dtype state {state!r} for {self.dtype} '
-                           f'(numpy writes {forms[0]!r})')
-
-
-class _NdarrayName:
-    """Stands for ``numpy.ndarray``, which numpy names only as the array type
-    it passes to ``_reconstruct``; calling it is refused."""
-
-    def __new__(cls, *args):
-        raise _NotData('a call of numpy.ndarray')
-
-
-class _ArrayCheck:
-    """Stands for ``_reconstruct(numpy.ndarray, (0,), b'b')``, numpy's array
-    pickle; its state must describe a numeric array whose bytes fill it."""
-
-    def __init__(self, cls, shape, typecode):
-        if cls is not _NdarrayName or shape != (0, ) or typecode != b'b':
-            raise _NotData(f'numpy _reconstruct{(cls, shape, typecode)!r}')
-
-    def __setstate__(self, state):
-        if isinstance(state, tuple) and len(state) == 5:
-            version, shape, dtype, fortran, raw = state
-            if (version == 1 and isinstance(shape, tuple)
-                    and all(type(n) is int and n >= 0 for n in shape)
-                    and isinstance(dtype, _DtypeCheck)
-                    and type(fortran) is bool and type(raw) is bytes
-                    and len(raw) == math.prod(shape) * dtype.dtype.itemsize):
-                return
-        raise _NotData('a numpy array state that numpy does not write for a '
-                       'numeric array')
-
-
-def _scalar_check(dtype, raw):
-    """Stands for numpy's scalar pickle: a numeric dtype and its bytes."""
-    if not (isinstance(dtype, _DtypeCheck) and type(raw) is bytes
-            and len(raw) == dtype.dtype.itemsize):
-        raise _NotData('a numpy scalar that is not a numeric value')
-
-
-# What MMEngine 0.10.7's checkpoints hold besides tensors and builtins: its
-# message hub's HistoryBuffer objects (which pickle their statistics methods
-# through getattr, here restricted), the numpy arrays inside them, and numpy
-# scalars and dtypes of logged values. First the stand-ins that check the
-# numpy content without building any of it, then the real types.
-CHECK_GLOBALS = [
-    HistoryBuffer,
-    (_statistics_method, 'builtins.getattr'),
-    (_NdarrayName, 'numpy.ndarray'),
-    (_DtypeCheck, 'numpy.dtype'),
-    *[(_ArrayCheck, f'{m}._reconstruct') for m in NUMPY_MODULES],
-    *[(_scalar_check, f'{m}.scalar') for m in NUMPY_MODULES],
-]
-# The names a file may use beyond torch's own allow-list.
-ALLOWED_NAMES = frozenset(name if isinstance(name, str) else
-                          f'{name.__module__}.{name.__qualname__}'
-                          for name in (g[1] if isinstance(g, tuple) else g
-                                       for g in CHECK_GLOBALS))
-# Numeric dtype classes (a dtype's type in numpy >= 1.25): only so the
-# unpickler may set a checked dtype's state; no file may name them.
-NUMERIC_DTYPES = [
-    type(np.dtype(code)) for code in '?' + np.typecodes['AllInteger'] +
-    np.typecodes['AllFloat']
-]
-SAFE_GLOBALS = [
-    HistoryBuffer,
-    (_statistics_method, 'builtins.getattr'),
-    np.ndarray,
-    np.dtype,
-    *NUMERIC_DTYPES,
-    *[(_multiarray._reconstruct, f'{m}._reconstruct') for m in NUMPY_MODULES],
-    *[(_multiarray.scalar, f'{m}.scalar') for m in NUMPY_MODULES],
-]
-
 # The config text MMEngine stores: resume, and the inferencers when given no
 # config, execute it (``Config.fromstring``).
 CONFIG_TEXTS = (('meta', 'cfg'), ('meta', 'config'),
@@ -203,27 +122,65 @@ CONFIG_TEXTS = (('meta', 'cfg'), ('meta', 'config'),
 LEGACY_MAGIC = pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2)[:-1]
 
 
-def open_checkpoint(path):
-    """Open ``path`` (``~`` expanded) for reading, or raise
-    :class:`CheckpointError` saying why it cannot be."""
+def _kind(mode):
+    for test, kind in ((stat.S_ISDIR, 'a folder'), (stat.S_ISFIFO, 'a FIFO'),
+                       (stat.S_ISCHR, 'a character device'),
+                       (stat.S_ISBLK, 'a block device'),
+                       (stat.S_ISSOCK, 'a socket')):
+        if test(mode):
+            return kind
+    return 'not a regular file'
+
+
+def _too_big(size, limit):
+    return (f'{size / 2**30:.1f} GiB, above the {limit / 2**30:g} GiB limit '
+            f'(MMHIRIVIT_MAX_CHECKPOINT_GB raises it)')
+
+
+def read_checkpoint_bytes(path, max_bytes=None, what='a checkpoint file'):
+    """The bytes of the regular file ``path`` (``~`` expanded, symlinks
+    followed), read once and at most ``max_bytes`` of them
+    (:func:`max_checkpoint_bytes` by default).
+
+    The file is opened without blocking and checked on the open descriptor,
+    so a FIFO, a device or a socket, also behind a symlink or swapped in
+    after a check, is refused instead of read.
+
+    Raises:
+        CheckpointError: Missing, not a regular file, above the limit or
+            unreadable.
+    """
     name = os.fspath(path)
-    full = osp.expanduser(name)
-    if osp.isdir(full):
-        raise CheckpointError(name, 'is a folder, not a checkpoint file')
+    if '\0' in name:
+        raise CheckpointError(repr(name), 'the path holds a NUL byte')
+    limit = max_checkpoint_bytes() if max_bytes is None else max_bytes
     try:
-        return open(full, 'rb')
+        fd = os.open(osp.expanduser(name),
+                     os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise CheckpointError(name, 'no such file') from None
     except OSError as err:
         raise CheckpointError(name, err.strerror or str(err)) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)
+        raise CheckpointError(name, _too_big(info.st_size, limit) if stat.
+                              S_ISREG(info.st_mode) else
+                              f'is {_kind(info.st_mode)}, not {what}')
+    with os.fdopen(fd, 'rb') as f:
+        try:
+            data = f.read(limit + 1)
+        except OSError as err:
+            raise CheckpointError(name, err.strerror or str(err)) from None
+    if len(data) > limit:  # it grew while being read
+        raise CheckpointError(name, _too_big(len(data), limit))
+    return data
 
 
-def _not_a_zip_checkpoint(f):
-    """Why ``f``, which is no complete zip archive, is not a checkpoint."""
-    f.seek(0)
-    head = f.read(16)
-    f.seek(0, os.SEEK_END)
-    size = f.tell()
+def _not_a_zip_checkpoint(data):
+    """Why ``data``, which is no complete zip archive, is not a
+    checkpoint."""
+    head = data[:16]
     if not head:
         return 'the file is empty'
     if head.startswith(b'PK\x03\x04'):
@@ -237,10 +194,68 @@ def _not_a_zip_checkpoint(f):
         return ('a plain pickle, not a PyTorch checkpoint (torch.save writes '
                 'a zip archive)')
     if len(head) > 8 and head[8:9] == b'{' and \
-            int.from_bytes(head[:8], 'little') < size:
+            int.from_bytes(head[:8], 'little') < len(data):
         return ('a safetensors file, not a PyTorch checkpoint; read it with '
                 'safetensors.torch.load_file')
     return 'not a PyTorch checkpoint (neither a zip archive nor a pickle)'
+
+
+def _pickle_record(data, name):
+    """The bytes of the archive's ``data.pkl``, after checking that the
+    archive is one ``torch.save`` writes: stored records (torch never
+    compresses) whose sizes add up to no more than the file, and no
+    TorchScript."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise CheckpointError(name, _not_a_zip_checkpoint(data)) from None
+    with archive:
+        infos = archive.infolist()
+        if any(i.filename.endswith('constants.pkl') for i in infos):
+            raise CheckpointError(name, 'a TorchScript archive, not a '
+                                  'checkpoint (torch.jit.load reads it)')
+        compressed = [i.filename for i in infos
+                      if i.compress_type != zipfile.ZIP_STORED]
+        if compressed:
+            raise CheckpointError(
+                name, f'its record {compressed[0]} is compressed, which '
+                f'torch.save never does (refused: a compressed record can '
+                f'expand without bound)')
+        if sum(i.file_size for i in infos) > len(data):
+            raise CheckpointError(name, 'its records add up to more than '
+                                  'the file (overlapping zip records)')
+        pickles = [i for i in infos if i.filename.endswith('/data.pkl')
+                   or i.filename == 'data.pkl']
+        if len(pickles) != 1:
+            raise CheckpointError(name, 'not a PyTorch checkpoint (a zip '
+                                  'archive without one data.pkl)')
+        try:
+            return archive.read(pickles[0])
+        except (zipfile.BadZipFile, OSError) as err:
+            raise CheckpointError(name, f'truncated or damaged ({err})')
+
+
+def _names_in_pickle(record):
+    """The ``module.name`` globals a protocol-2 pickle names."""
+    names = set()
+    for op, arg, _ in pickletools.genops(record):
+        if op.name == 'GLOBAL':
+            names.add(python3_name(*arg.split(' ', 1)))
+        elif op.name in ('STACK_GLOBAL', 'INST', 'OBJ', 'EXT1', 'EXT2',
+                         'EXT4'):
+            names.add(f'pickle opcode {op.name}')
+    return names
+
+
+def _unknown_names(record, name):
+    try:
+        names = _names_in_pickle(record)
+    except Exception as err:  # pickletools raises many types for bad input
+        raise CheckpointError(
+            name, f'unreadable ({_first_line(err)})') from None
+    # torch's loader resolves its storage types (torch.FloatStorage ...).
+    return sorted(n for n in names if n not in ALLOWED and not (
+        n.startswith('torch.') and n.endswith('Storage')))
 
 
 def _first_line(err):
@@ -249,34 +264,65 @@ def _first_line(err):
         type(err).__name__
 
 
-def _load_safely(f, name, map_location):
-    """Check ``f``'s globals and numpy content, then load it with the
-    ``weights_only`` unpickler."""
-    if not zipfile.is_zipfile(f):
-        raise CheckpointError(name, _not_a_zip_checkpoint(f))
-    f.seek(0)
-    try:
-        names = torch.serialization.get_unsafe_globals_in_checkpoint(f)
-    except Exception as err:  # a zip that torch.save did not write
+def _load_safely(data, name, map_location):
+    record = _pickle_record(data, name)
+    unknown = _unknown_names(record, name)
+    if unknown:
+        raise UnsafeCheckpointError(name, unknown)
+    if os.environ.get('TORCH_FORCE_WEIGHTS_ONLY_LOAD', '0').lower() in (
+            '1', 'y', 'yes', 'true'):
         raise CheckpointError(
-            name, f'not a PyTorch checkpoint ({_first_line(err)})') from None
-    unsafe = sorted(set(names) - ALLOWED_NAMES)
-    if unsafe:
-        raise UnsafeCheckpointError(name, unsafe)
+            name, 'TORCH_FORCE_WEIGHTS_ONLY_LOAD is set, and with it torch '
+            'refuses every unpickler but its own, mmhirivit\'s safe one '
+            'included; unset it for these tools (they load safely without '
+            'it)')
     try:
-        if any(n.startswith('numpy') for n in names):
-            f.seek(0)
-            with torch.serialization.safe_globals(CHECK_GLOBALS):
-                _torch_load(f, map_location='cpu', weights_only=True)
-        f.seek(0)
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return _torch_load(f, map_location=map_location,
-                               weights_only=True)
-    except _NotData as err:
+        checkpoint = _torch_load(io.BytesIO(data), map_location=map_location,
+                                 pickle_module=data_pickle_module(),
+                                 weights_only=False, mmap=False)
+        nesting_depth(checkpoint, MAX_DEPTH)
+    except NotData as err:
         raise UnsafeCheckpointError(name, [str(err)]) from None
     except Exception as err:  # torch raises many types for a bad file
         raise CheckpointError(
             name, f'unreadable ({_first_line(err)})') from None
+    return checkpoint
+
+
+def _load_trusted(data, name, map_location):
+    try:
+        return _torch_load(io.BytesIO(data), map_location=map_location,
+                           weights_only=False)
+    except Exception as err:
+        raise CheckpointError(
+            name, f'unreadable ({_first_line(err)})') from None
+
+
+def check_layout(checkpoint, name):
+    """Raise :class:`CheckpointError` unless ``checkpoint`` is a dict with
+    string keys whose ``state_dict``, if it has one, maps names to
+    tensors: what every loader of the codebases indexes into."""
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(name, f'holds a {type(checkpoint).__name__}, '
+                              f'not a checkpoint dict')
+    bad = [k for k in checkpoint if not isinstance(k, str)]
+    if bad:
+        raise CheckpointError(name, f'its top-level key {bad[0]!r} is not a '
+                              f'name')
+    if 'state_dict' not in checkpoint:
+        return
+    weights = checkpoint['state_dict']
+    if not isinstance(weights, dict):
+        raise CheckpointError(name, f'its state_dict is a '
+                              f'{type(weights).__name__}, not a mapping of '
+                              f'names to tensors')
+    for key, value in weights.items():
+        if not isinstance(key, str):
+            raise CheckpointError(name, f'its state_dict has the key {key!r}, '
+                                  f'not a name')
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(name, f'its state_dict entry {key!r} holds '
+                                  f'{type(value).__name__}, not a tensor')
 
 
 def _set_aside_config_text(checkpoint, name):
@@ -298,90 +344,241 @@ def _set_aside_config_text(checkpoint, name):
             f'never runs{gpu_check}', logger='current')
 
 
-def load_checkpoint_file(file, map_location='cpu', trust=False, name=None):
-    """Load a checkpoint safely.
+def load_checkpoint_bytes(data, name, map_location='cpu', trust=False):
+    """Load the checkpoint whose file holds ``data``, safely unless
+    ``trust``; see the module's description for what is checked.
 
     Args:
-        file (str | os.PathLike | file): A path (``~`` is expanded) or a
-            seekable binary file object.
+        data (bytes): The whole file.
+        name (str): How to name the file in errors.
         map_location: As :func:`torch.load`.
         trust (bool): Load with the full unpickler, which runs whatever the
             file asks for. Only for files the user trusts.
-        name (str, optional): How to name the file in errors (default: the
-            path).
 
     Returns:
-        The checkpoint, without the config text MMEngine stores in it
+        dict: The checkpoint, without the config text MMEngine stores in it
         (:data:`CONFIG_TEXTS`).
 
     Raises:
         UnsafeCheckpointError: The file needs a type outside the allow-list,
-            or holds numpy content that is not numeric data; nothing of it
-            was run.
-        CheckpointError: The file is missing, truncated, in another format
-            or unreadable.
+            or holds content that is not data; nothing of it was run.
+        CheckpointError: The file is truncated, in another format,
+            unreadable, or not a dict of the layout :func:`check_layout`
+            describes.
     """
-    if isinstance(file, (str, os.PathLike)):
-        name = name or os.fspath(file)
-        with open_checkpoint(file) as f:
-            return load_checkpoint_file(f, map_location, trust, name)
-    name = name or getattr(file, 'name', 'from a file object')
     if trust:
-        try:
-            checkpoint = _torch_load(file, map_location=map_location,
-                                     weights_only=False)
-        except Exception as err:
-            raise CheckpointError(
-                name, f'unreadable ({_first_line(err)})') from None
+        checkpoint = _load_trusted(data, name, map_location)
     else:
-        checkpoint = _load_safely(file, name, map_location)
-    if isinstance(checkpoint, dict):
-        _set_aside_config_text(checkpoint, name)
+        checkpoint = _load_safely(data, name, map_location)
+    check_layout(checkpoint, name)
+    _set_aside_config_text(checkpoint, name)
     return checkpoint
 
 
-# The trust of each mmengine_loading block entered and not yet left.
-_trust_stack = []
+def load_checkpoint_file(file, map_location='cpu', trust=None, name=None,
+                         max_bytes=None):
+    """Load a checkpoint safely (:func:`load_checkpoint_bytes`) after one
+    bounded read (:func:`read_checkpoint_bytes`).
+
+    Args:
+        file (str | os.PathLike | file): A path (``~`` is expanded) or a
+            binary file object.
+        map_location: As :func:`torch.load`.
+        trust (bool, optional): Load with the full unpickler (see
+            :func:`load_checkpoint_bytes`); None takes the trust of the
+            innermost :func:`mmengine_loading` block of this thread (safe
+            when there is none).
+        name (str, optional): How to name the file in errors (default: the
+            path).
+        max_bytes (int, optional): The read limit (default:
+            :func:`max_checkpoint_bytes`).
+
+    Returns:
+        dict: The checkpoint, without the config text MMEngine stores.
+    """
+    trust = current_trust() if trust is None else trust
+    if isinstance(file, (str, os.PathLike)):
+        name = name or os.fspath(file)
+        data = read_checkpoint_bytes(file, max_bytes)
+    else:
+        name = name or getattr(file, 'name', 'from a file object')
+        limit = max_checkpoint_bytes() if max_bytes is None else max_bytes
+        data = file.read(limit + 1)
+        if len(data) > limit:
+            raise CheckpointError(name, _too_big(len(data), limit))
+    return load_checkpoint_bytes(data, name, map_location, trust)
 
 
-def _current_trust():
-    return bool(_trust_stack) and _trust_stack[-1]
+# Downloads.
+
+
+def _download(url, limit):
+    """The bytes at ``url``, at most ``limit`` of them, held in memory: a
+    download reaches the disk only once it has passed the checks."""
+    print_log(f'downloading {url}', logger='current')
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            size = response.headers.get('Content-Length')
+            if size and size.isdigit() and int(size) > limit:
+                raise CheckpointError(url, _too_big(int(size), limit))
+            data = response.read(limit + 1)
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        if isinstance(err, CheckpointError):
+            raise
+        reason = getattr(err, 'reason', None) or err
+        raise CheckpointError(url, f'download failed ({reason})') from None
+    if len(data) > limit:
+        raise CheckpointError(url, _too_big(len(data), limit))
+    return data
+
+
+def _add_to_cache(data, path):
+    """Put ``data`` at ``path`` unless a file is there already (an honest
+    cache file is never replaced), written completely before it appears."""
+    folder = osp.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.',
+                               suffix='.partial')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)  # fails, replacing nothing, if the name is taken
+    except OSError:
+        pass  # not cached: the next load downloads again
+    finally:
+        os.unlink(tmp)
+
+
+def fetch_checkpoint(url, model_dir=None, map_location=None, progress=True,
+                     check_hash=False, file_name=None, weights_only=None,
+                     trust=None):
+    """``torch.hub.load_state_dict_from_url`` made safe: a file in the hub
+    cache is loaded as any other untrusted file; a download is held in
+    memory (bounded by :func:`max_checkpoint_bytes`), checked there, and
+    enters the cache only once it has loaded safely. A refused download
+    leaves nothing behind, and torch.hub's unpacking of zip downloads is
+    never used. ``progress`` and ``weights_only`` are accepted for
+    compatibility and ignored: the load is always safe unless ``trust``
+    (None: as :func:`load_checkpoint_file`), and a trusted file that needs
+    the full unpickler is loaded but never cached.
+    """
+    trust = current_trust() if trust is None else trust
+    folder = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    file_name = file_name or osp.basename(urllib.parse.urlparse(url).path)
+    cached = osp.join(folder, file_name)
+    if osp.lexists(cached):
+        return load_checkpoint_file(cached, map_location, trust)
+    data = _download(url, max_checkpoint_bytes())
+    if check_hash:
+        match = torch.hub.HASH_REGEX.search(file_name)
+        digest = hashlib.sha256(data).hexdigest()
+        if match and not digest.startswith(match.group(1)):
+            raise CheckpointError(url, f'its SHA-256 {digest[:8]}... does not '
+                                  f'match the {match.group(1)} in its name')
+    try:
+        checkpoint = load_checkpoint_bytes(data, url, map_location)
+    except UnsafeCheckpointError:
+        if not trust:
+            raise
+        return load_checkpoint_bytes(data, url, map_location, trust=True)
+    _add_to_cache(data, cached)
+    return checkpoint
+
+
+# mmengine_loading: per thread, installed while any thread has a block open.
+
+_local = threading.local()
+_install_lock = threading.Lock()
+_open_blocks = 0
+
+
+def _trust_stack():
+    if not hasattr(_local, 'trust'):
+        _local.trust = []
+    return _local.trust
+
+
+def current_trust():
+    """The trust of this thread's innermost :func:`mmengine_loading` block
+    (False when it has none)."""
+    stack = _trust_stack()
+    return bool(stack) and stack[-1]
+
+
+def _in_block():
+    return bool(_trust_stack())
 
 
 def _load_local(filename, map_location=None):
-    """MMEngine's local scheme, through :func:`load_checkpoint_file`."""
-    return load_checkpoint_file(filename, map_location, _current_trust())
+    """MMEngine's local scheme: :func:`load_checkpoint_file` in a thread
+    inside :func:`mmengine_loading`, MMEngine's own loader elsewhere."""
+    if not _in_block():
+        return load_from_local(filename, map_location)
+    return load_checkpoint_file(filename, map_location)
 
 
-def _guarded_torch_load(f, map_location=None, pickle_module=None, **kwargs):
-    """``torch.load`` inside :func:`mmengine_loading`: whatever the caller
-    asks (``weights_only=False`` included), :func:`load_checkpoint_file`."""
-    return load_checkpoint_file(f, map_location, _current_trust())
+_TORCH_LOAD_SIGNATURE = inspect.signature(_torch_load)
+
+
+def _guarded_torch_load(*args, **kwargs):
+    """``torch.load`` in a thread inside :func:`mmengine_loading`:
+    whatever the caller asks (``weights_only=False`` included),
+    :func:`load_checkpoint_file`; elsewhere torch's own."""
+    if not _in_block():
+        return _torch_load(*args, **kwargs)
+    bound = _TORCH_LOAD_SIGNATURE.bind(*args, **kwargs).arguments
+    return load_checkpoint_file(bound['f'], bound.get('map_location'))
+
+
+def _guarded_hub_load(*args, **kwargs):
+    """``torch.hub.load_state_dict_from_url`` (which MMEngine's ``load_url``
+    is): :func:`fetch_checkpoint` in a thread inside
+    :func:`mmengine_loading`, torch's own elsewhere."""
+    if not _in_block():
+        return _hub_load(*args, **kwargs)
+    return fetch_checkpoint(*args, **kwargs)
+
+
+def _install(on):
+    """Point the loaders at this module (``on``) or back at their own."""
+    CheckpointLoader.register_scheme(
+        '', _load_local if on else load_from_local, force=True)
+    torch.load = _guarded_torch_load if on else _torch_load
+    torch.hub.load_state_dict_from_url = _guarded_hub_load if on else \
+        _hub_load
+    mmengine_checkpoint.load_url = _guarded_hub_load if on else \
+        _mmengine_load_url
 
 
 @contextmanager
 def mmengine_loading(trust=None):
-    """Within the block, MMEngine's local loader and ``torch.load`` lead to
-    :func:`load_checkpoint_file`, safe unless ``trust``.
+    """Within the block, MMEngine's local loader, ``torch.load`` and the
+    downloads of MMEngine and ``torch.hub`` lead to this module's loaders,
+    safe unless ``trust``.
 
-    Every other scheme of MMEngine (``http(s)://``, ``torchvision://``,
+    Every scheme of MMEngine (``http(s)://``, ``torchvision://``,
     ``open-mmlab://``, ``mmcls://``, ``s3://``) downloads or reads the file
-    and then calls ``torch.load``, so it loads safely too, and so does
-    ``torch.hub``, whose cache is treated like any other file. Blocks nest:
+    and then calls ``torch.load``, so it loads safely too. Blocks nest:
     ``trust=None`` keeps the enclosing block's choice (safe when there is
-    none). Outside every block nothing is changed.
+    none). Trust is per thread: another thread's trusted block changes
+    nothing here. The loaders stay installed while any thread has a block
+    open and act only in threads inside one; outside every block nothing is
+    changed.
     """
-    if trust is None:
-        trust = _current_trust()
-    outermost = not _trust_stack
-    if outermost:
-        saved = CheckpointLoader._schemes[''], torch.load
-        CheckpointLoader._schemes[''] = _load_local
-        torch.load = _guarded_torch_load
-    _trust_stack.append(bool(trust))
+    global _open_blocks
+    stack = _trust_stack()
+    stack.append(current_trust() if trust is None else bool(trust))
+    with _install_lock:
+        _open_blocks += 1
+        if _open_blocks == 1:
+            _install(True)
     try:
         yield
     finally:
-        _trust_stack.pop()
-        if outermost:
-            CheckpointLoader._schemes[''], torch.load = saved
+        stack.pop()
+        with _install_lock:
+            _open_blocks -= 1
+            if _open_blocks == 0:
+                _install(False)

@@ -128,9 +128,9 @@ def _truncated(weights, path):
     ('wrong_arch', "do not fit HIRI-ViT arch 's'"),
     ('unknown_arch', "Unknown arch 'huge'"),
     ('bad_json', 'is not valid JSON'),
-    ('exists', 'exists; pass --force'),
+    ('exists', 'or pass --force to replace it'),
     ('same', 'is the source checkpoint'),
-    ('unwritable', 'cannot write to'),
+    ('unwritable', 'Not a directory'),
 ])
 def test_errors_are_one_line(weights, tmp_path, capsys, case, words):
     src = tmp_path / 'src.pth'
@@ -175,7 +175,7 @@ def test_errors_are_one_line(weights, tmp_path, capsys, case, words):
         assert src.read_bytes() == before
     if case == 'exists':
         assert dst.read_bytes() == b'the user keeps this'
-    leftovers = [p for p in os.listdir(tmp_path) if p.endswith('.tmp')]
+    leftovers = [p for p in os.listdir(tmp_path) if '.partial' in p]
     assert not leftovers
 
 

@@ -33,6 +33,18 @@ def _demo(toy_root, work_dir, **extra):
     return toy_config(DEMO, toy_root / 'coco', work_dir, iters=4, extra=extra)
 
 
+def _full_disk_at(step):
+    """Config settings under which the disk is full when the checkpoint of
+    ``step`` is written."""
+    return dict(custom_imports=dict(imports=['mmhirivit', 'helpers'],
+                                    allow_failed_imports=False),
+                custom_hooks=[dict(type='FullDiskAt', at=step)])
+
+
+def _partial_files(folder):
+    return [name for name in os.listdir(folder) if '.partial' in name]
+
+
 def _checkpoints(work_dir):
     return sorted(osp.basename(p)
                   for p in glob.glob(osp.join(str(work_dir), 'iter_*.pth')))
@@ -163,25 +175,23 @@ def test_published_checkpoint_loads_in_the_stock_test_tool(
     # The published name is never written over.
     message = error_line(capsys, 'model_converters/publish_model.py',
                          trained, tmp_path / 'demo.pth')
-    assert f'{published} exists; pass --force' in message
+    assert f'{published} exists; move it away' in message
 
 
 def test_full_disk_keeps_only_complete_checkpoints(toy_root, tmp_path,
                                                    capsys):
     work_dir = tmp_path / 'run'
-    config = _demo(toy_root, work_dir)
-    # The disk is full when iteration 4's checkpoint is written: /dev/full
-    # answers every write with ENOSPC.
-    os.symlink('/dev/full', work_dir / 'iter_4.pth.part')
+    # The disk is full when iteration 4's checkpoint is written.
+    config = _demo(toy_root, work_dir, **_full_disk_at(4))
     message = error_line(capsys, 'train.py', config)
     assert f'cannot write checkpoint {work_dir}/iter_4.pth' in message
     assert 'No space left on device' in message
     assert f'last complete checkpoint is {work_dir}/iter_2.pth' in message
     assert _checkpoints(work_dir) == ['iter_2.pth']
-    assert not glob.glob(str(work_dir / '*.part'))
+    assert not _partial_files(work_dir)
     assert (work_dir / 'last_checkpoint').read_text().endswith('iter_2.pth')
 
-    run_tool('train.py', config, '--resume')
+    run_tool('train.py', _demo(toy_root, work_dir), '--resume')
     assert _checkpoints(work_dir) == ['iter_2.pth', 'iter_4.pth']
 
 
@@ -248,7 +258,9 @@ def _dist_train(config, timeout=600):
         port = sock.getsockname()[1]
     env = dict(os.environ, PORT=str(port),
                PATH=osp.dirname(sys.executable) + os.pathsep +
-               os.environ['PATH'])
+               os.environ['PATH'],
+               PYTHONPATH=os.pathsep.join(
+                   [repo_path('tests'), os.environ.get('PYTHONPATH', '')]))
     return subprocess.run(['bash', repo_path('tools/dist_train.sh'), config,
                            '2'], env=env, capture_output=True, text=True,
                           timeout=timeout)
@@ -274,15 +286,15 @@ def test_dist_train_full_disk_ends_every_process(toy_root, tmp_path):
     the message at once, instead of one waiting for the other."""
     config = toy_config(DEMO, toy_root / 'coco', tmp_path, iters=2,
                         extra={'train_dataloader.batch_size': 1,
-                               'default_hooks.checkpoint.interval': 1})
-    os.symlink('/dev/full', tmp_path / 'iter_2.pth.part')
+                               'default_hooks.checkpoint.interval': 1,
+                               **_full_disk_at(2)})
     proc = _dist_train(config, timeout=300)
     assert proc.returncode != 0
     message = (f'error: cannot write checkpoint {tmp_path}/iter_2.pth: No '
                f'space left on device')
     assert proc.stderr.count(message) == 2, proc.stderr[-3000:]
     assert _checkpoints(tmp_path) == ['iter_1.pth']
-    assert not glob.glob(str(tmp_path / '*.part'))
+    assert not _partial_files(tmp_path)
 
 
 @CPU_ONLY

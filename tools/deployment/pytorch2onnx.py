@@ -57,9 +57,10 @@ from mmhirivit.tools.detection_export import (INPUT_NAMES, OUTPUT_NAMES,
                                               TRANSLATIONS,
                                               TwoStageDetectorGraph)
 from mmhirivit.tools.detection_glue import (agree, as_arrays, describe, match,
-                                            to_original_image)
+                                            open_session, to_original_image)
 from mmhirivit.tools.timing import time_calls
 from mmhirivit.utils.checkpoint import load_checkpoint_file
+from mmhirivit.utils.files import atomic_output, check_output
 
 OPSET = 18
 
@@ -69,7 +70,7 @@ def parse_args():
     archs = ', '.join(HIRIViT.arch_zoo)
     parser.add_argument('model', help=f'arch name ({archs}) or config file')
     parser.add_argument('out', help='the .onnx file to write (an existing '
-                        'file is not overwritten)')
+                        'file or a symlink is replaced only with --force)')
     parser.add_argument('--shape', type=int, nargs=2, required=True,
                         metavar=('H', 'W'), help='input height and width')
     parser.add_argument('--checkpoint', help='weights to export (default: '
@@ -79,6 +80,9 @@ def parse_args():
                         help='fix height and width to --shape')
     parser.add_argument('--verify', action='store_true',
                         help='compare onnxruntime with PyTorch')
+    parser.add_argument('--force', action='store_true',
+                        help='replace an existing OUT file or a symlink '
+                        'there (the link itself, never what it points to)')
     parser.add_argument('--rtol', type=float, default=1e-3,
                         help='--verify fails above this difference relative '
                         'to the largest output magnitude (default 1e-3)')
@@ -306,9 +310,7 @@ def verify(model, session, shape, rtol, runs):
 
 def main():
     args = parse_args()
-    if osp.exists(args.out):
-        raise UsageError(f'{args.out} exists; move it away or choose another '
-                         f'name')
+    check_output(args.out, args.force)
     if min(args.shape) < MIN_INPUT_SIZE:
         raise UsageError(f'--shape {args.shape[0]} {args.shape[1]}: height '
                          f'and width must be at least {MIN_INPUT_SIZE} '
@@ -317,8 +319,9 @@ def main():
                          args.cfg_options)
     static = args.static or needs_static(model)
     start = time.perf_counter()
-    export(model, example_inputs(model, tuple(args.shape)), args.out, names,
-           static)
+    with atomic_output(args.out) as partial:
+        export(model, example_inputs(model, tuple(args.shape)), partial,
+               names, static)
     seconds = time.perf_counter() - start
     kind = 'static' if static else 'dynamic height/width'
     print(f'wrote {args.out} ({kind}, opset {OPSET}): '
@@ -330,9 +333,7 @@ def main():
         height, width = args.shape
         other = width - 32 if width - 32 >= MIN_INPUT_SIZE else width + 32
         shapes.append((height + 64, other))
-    import onnxruntime
-    session = onnxruntime.InferenceSession(
-        args.out, providers=['CPUExecutionProvider'])
+    session = open_session(args.out)
     failed = []
     for shape in shapes:
         row, passed = verify(model, session, shape, args.rtol, args.runs)

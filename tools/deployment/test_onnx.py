@@ -31,7 +31,7 @@ import mmhirivit  # noqa: F401  (registers the models)
 from mmhirivit.tools.cli import (UsageError, add_common_args, check_data,
                                  load_config, missing_local, run_cli)
 from mmhirivit.tools.detection_glue import (agree, as_arrays, describe, match,
-                                            to_original_image)
+                                            open_session, to_original_image)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 
@@ -55,12 +55,10 @@ class OnnxDetector(BaseModel):
     each batch also goes through its ``predict``; its results go to
     ``reference_evaluator`` and how they pair up to ``figures``."""
 
-    def __init__(self, path, data_preprocessor, mask_thr, reference=None,
+    def __init__(self, session, data_preprocessor, mask_thr, reference=None,
                  reference_evaluator=None):
         super().__init__(data_preprocessor=data_preprocessor)
-        import onnxruntime
-        self.session = onnxruntime.InferenceSession(
-            path, providers=['CPUExecutionProvider'])
+        self.session = session
         self.mask_thr = mask_thr
         self.reference = reference
         self.reference_evaluator = reference_evaluator
@@ -116,6 +114,10 @@ def main():
     cfg = load_config(args)
     if not osp.isfile(args.onnx):
         raise UsageError(f'ONNX file not found: {args.onnx}')
+    try:
+        session = open_session(args.onnx)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if args.checkpoint and missing_local(args.checkpoint):
         raise UsageError(f'checkpoint file not found: {args.checkpoint}')
     check_data(cfg, ['test_dataloader'])
@@ -135,7 +137,7 @@ def main():
             evaluator = runner.build_evaluator(cfg.test_evaluator)
             evaluator.dataset_meta = runner.test_dataloader.dataset.metainfo
         mask_thr = model.roi_head.test_cfg.get('mask_thr_binary', 0.5)
-        runner.model = OnnxDetector(args.onnx, model.data_preprocessor,
+        runner.model = OnnxDetector(session, model.data_preprocessor,
                                     mask_thr, reference, evaluator)
         metrics = runner.test()
     if reference is None:
