@@ -64,9 +64,8 @@ _torch_load = torch.serialization.load
 _hub_load = torch.hub.load_state_dict_from_url
 _mmengine_load_url = mmengine_checkpoint.load_url
 
-#: The largest checkpoint read, in bytes, unless ``max_bytes`` says
-#: otherwise (the environment variable ``MMHIRIVIT_MAX_CHECKPOINT_GB``
-#: changes the default): HIRI-ViT-L with its AdamW state is under 1 GiB.
+#: The largest checkpoint read, in GiB, unless ``max_bytes`` says otherwise
+#: (the environment variable ``MMHIRIVIT_MAX_CHECKPOINT_GB`` changes it).
 DEFAULT_MAX_GB = 16
 #: How deeply containers may nest: a checkpoint's are a few levels deep.
 MAX_DEPTH = 64
