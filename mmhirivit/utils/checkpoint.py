@@ -42,6 +42,7 @@ import os.path as osp
 import pickle
 import pickletools
 import stat
+import sys
 import tempfile
 import threading
 import urllib.error
@@ -521,13 +522,25 @@ def _load_local(filename, map_location=None):
 _TORCH_LOAD_SIGNATURE = inspect.signature(_torch_load)
 
 
+# torch's unpickling of a pickled storage: it is reached only from inside
+# another full unpickler (torch.distributed's object collectives pickle
+# tensors so), never from a checkpoint loaded here, whose unpickler does
+# not name it.
+_STORAGE_FROM_BYTES = torch.storage._load_from_bytes.__code__
+
+
 def _guarded_torch_load(*args, **kwargs):
     """``torch.load`` in a thread inside :func:`mmengine_loading`:
-    whatever the caller asks (``weights_only=False`` included),
-    :func:`load_checkpoint_file`; elsewhere torch's own."""
-    if not _in_block():
-        return _torch_load(*args, **kwargs)
+    :func:`load_checkpoint_file` for a call that leaves ``weights_only`` to
+    the default (as MMEngine's loaders do) or asks for ``False``; torch's
+    own loader for a call that asks for ``weights_only=True`` itself (as
+    torch.distributed's object collectives do, for bytes that are no
+    checkpoint) or that comes from torch's unpickling of a storage, and
+    everywhere outside a block."""
     bound = _TORCH_LOAD_SIGNATURE.bind(*args, **kwargs).arguments
+    if not _in_block() or bound.get('weights_only') is True or \
+            sys._getframe(1).f_code is _STORAGE_FROM_BYTES:
+        return _torch_load(*args, **kwargs)
     return load_checkpoint_file(bound['f'], bound.get('map_location'))
 
 

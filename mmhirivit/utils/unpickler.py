@@ -25,7 +25,7 @@ import _compat_pickle
 import codecs
 import math
 import pickle
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from struct import unpack
 from types import SimpleNamespace
 
@@ -77,6 +77,30 @@ def _rebuild_parameter(data, requires_grad, hooks):
     _empty_hooks(hooks)
     return torch._utils._rebuild_parameter(data, requires_grad,
                                            OrderedDict())
+
+
+def _rebuild_from_type(func, new_type, args, state):
+    """``torch._tensor._rebuild_from_type_v2`` for a plain tensor or
+    parameter with no state but the marker FSDP leaves on the tensors of a
+    full state dict (``_has_been_cloned``), which is dropped."""
+    if func not in (_rebuild_tensor, _rebuild_parameter) or \
+            new_type is not torch.Tensor or type(args) is not tuple or not (
+                state is None or (type(state) is dict and set(state) <= {
+                    '_has_been_cloned'})):
+        raise NotData('a tensor of another type, or with a state, than '
+                      'torch.save writes for a plain tensor')
+    return func(*args)
+
+
+def _counter(counts=None):
+    """``collections.Counter`` of ints or strings (MMEngine's MultiStepLR
+    keeps its milestones in one)."""
+    counts = {} if counts is None else counts
+    if type(counts) is not dict or not all(
+            type(k) in (int, str) and type(v) is int
+            for k, v in counts.items()):
+        raise NotData('a Counter of something other than counts')
+    return Counter(counts)
 
 
 def _latin1_bytes(text, encoding):
@@ -232,12 +256,16 @@ def python3_name(module, name):
 
 def allowed_globals():
     """The names a file may use and what each stands for: calls that check
-    their arguments, the markers numpy's pickles name, torch's dtypes and
-    HistoryBuffer (which is created empty, then given a checked state)."""
+    their arguments, the types pickles name as markers (``numpy.ndarray``,
+    ``torch.Tensor``: never called), torch's dtypes and HistoryBuffer (which
+    is created empty, then given a checked state)."""
     table = {
         'collections.OrderedDict': OrderedDict,
+        'collections.Counter': _counter,
         'torch._utils._rebuild_tensor_v2': _rebuild_tensor,
         'torch._utils._rebuild_parameter': _rebuild_parameter,
+        'torch._tensor._rebuild_from_type_v2': _rebuild_from_type,
+        'torch.Tensor': torch.Tensor,
         '_codecs.encode': _latin1_bytes,
         'builtins.set': _new_set,
         'builtins.complex': _complex,
@@ -256,10 +284,12 @@ def allowed_globals():
 
 
 ALLOWED = allowed_globals()
-# What REDUCE may call and NEWOBJ may create.
-CALLABLE = frozenset(v for v in ALLOWED.values()
-                     if callable(v) and v not in (HistoryBuffer,
-                                                  _NdarrayName))
+# What REDUCE may call (each checks its arguments) and NEWOBJ may create.
+CALLABLE = frozenset({
+    OrderedDict, _counter, _rebuild_tensor, _rebuild_parameter,
+    _rebuild_from_type, _latin1_bytes, _new_set, _complex,
+    _statistics_method, _numeric_dtype, _empty_array, _scalar
+})
 CREATABLE = (HistoryBuffer, )
 
 _OPS = {}
@@ -373,7 +403,7 @@ class DataUnpickler:
 
     def _set_items(self, items):
         target = self.stack[-1]
-        if type(target) not in (dict, OrderedDict):
+        if type(target) not in (dict, OrderedDict, Counter):
             raise NotData(f'setting items of a {type(target).__name__}')
         for i in range(0, len(items) - 1, 2):
             target[items[i]] = items[i + 1]

@@ -11,6 +11,7 @@ planted here), resume (by path and through ``last_checkpoint``),
 the benchmark. Each is refused in one line with its command never run, and
 loads with ``--trust-checkpoint``, the documented escape.
 """
+import collections
 import io
 import json
 import os
@@ -363,7 +364,7 @@ def test_trust_checkpoint_is_an_explicit_choice(malicious, tmp_path, marker):
         run_tool(CONVERTER, malicious, tmp_path / 'backbone.pth',
                  '--trust-checkpoint')
     assert marker.exists()
-    assert 'does not hold HIRI-ViT weights' in str(info.value.code)
+    assert 'does not hold HIRI-ViT or HRViT weights' in str(info.value.code)
 
 
 @pytest.fixture(scope='module')
@@ -381,6 +382,22 @@ def test_safe_loading_reads_a_real_training_checkpoint(trained):
     # The config text MMEngine stored is set aside, unread.
     assert 'cfg' not in checkpoint['meta']
     assert 'cfg' not in checkpoint['message_hub']['runtime_info']
+
+
+def test_a_checkpoint_of_a_coco_config_loads(toy_root, tmp_path):
+    """The COCO configs' MultiStepLR keeps its milestones in a Counter, and
+    a full-state-dict save under FSDP marks tensors ``_has_been_cloned``:
+    both are data and load."""
+    run_tool('train.py', toy_config('configs/retinanet_hirivit_s_1x_coco.py',
+                                    toy_root / 'coco', tmp_path))
+    checkpoint = load_checkpoint_file(tmp_path / 'epoch_1.pth')
+    milestones = [s.get('milestones') for s in checkpoint['param_schedulers']]
+    assert any(isinstance(m, collections.Counter) for m in milestones)
+    marked = torch.ones(2)
+    marked._has_been_cloned = True
+    loaded = load_checkpoint_file(io.BytesIO(as_bytes({'w': marked})),
+                                  name='fsdp')
+    assert torch.equal(loaded['w'], torch.ones(2))
 
 
 def test_stored_config_text_never_runs(trained, toy_root, tmp_path, marker):
