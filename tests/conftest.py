@@ -6,7 +6,7 @@ import pytest
 import torch
 from helpers import TOY_SIZE, RunsCode
 
-from mmhirivit.tools import toy_data
+from mmhirivit.datasets import toy_data
 
 
 @pytest.fixture(scope='session')

@@ -21,10 +21,10 @@ import os.path as osp
 import time
 
 import mmhirivit  # noqa: F401  (registers the models)
+from mmhirivit.cli import UsageError, add_common_args, load_config, run_cli
+from mmhirivit.datasets import toy_data
 from mmhirivit.engine import build_runner
-from mmhirivit.tools import toy_data
-from mmhirivit.tools.cli import (UsageError, add_common_args, check_data,
-                                 load_config, run_cli)
+from mmhirivit.engine.setup import check_data
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 CONFIG = 'configs/maskrcnn_hirivit_t_demo_toy.py'

@@ -21,8 +21,8 @@ from mmengine.config import ConfigDict
 from mmengine.runner import Runner
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.tools.cli import (UsageError, add_common_args, check_data,
-                                 load_config, missing_local, run_cli)
+from mmhirivit.cli import UsageError, add_common_args, load_config, run_cli
+from mmhirivit.engine.setup import check_data, missing_local
 from mmhirivit.utils.checkpoint import mmengine_loading
 from mmhirivit.utils.files import (OutputExistsError, atomic_output,
                                    check_output)

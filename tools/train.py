@@ -13,11 +13,11 @@ MMEngine picks the codebase (mmdet, mmseg, mmpretrain) from the config's
 import argparse
 
 import mmhirivit  # noqa: F401  (registers the models)
+from mmhirivit.cli import (add_amp_arg, add_common_args, add_compile_arg,
+                           load_config, resume_from, run_cli)
 from mmhirivit.engine import build_runner
-from mmhirivit.tools.cli import (add_amp_arg, add_common_args, add_compile_arg,
-                                 check_data, check_pretrained,
-                                 compile_backbone, enable_amp, load_config,
-                                 resume_from, run_cli)
+from mmhirivit.engine.setup import (check_data, check_pretrained,
+                                    compile_backbone, enable_amp)
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 

@@ -1,6 +1,5 @@
-"""Build HIRI-ViT models outside a Runner, for the analysis tools."""
+"""Build models outside a Runner, for measuring and exporting them."""
 import logging
-import os.path as osp
 from contextlib import contextmanager
 from functools import partial
 
@@ -10,6 +9,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import MODELS, init_default_scope
 
 from mmhirivit.models import HIRIViT
+from mmhirivit.utils.config import read_config
 
 
 def build_classifier(arch: str, num_classes: int = 1000,
@@ -18,7 +18,7 @@ def build_classifier(arch: str, num_classes: int = 1000,
     five-stage network, or its four-stage form with ``num_stages=4``),
     global average pooling, linear head (docs/architecture.md,
     "Classification head")."""
-    width = HIRIViT._parse_arch(arch)['embed_dims'][-1]
+    width = HIRIViT.parse_arch(arch)['embed_dims'][-1]
     init_default_scope('mmpretrain')
     return MODELS.build(
         dict(
@@ -30,18 +30,6 @@ def build_classifier(arch: str, num_classes: int = 1000,
                 type='mmpretrain.LinearClsHead',
                 num_classes=num_classes,
                 in_channels=width)))
-
-
-def read_config(path: str) -> Config:
-    """A config from a file, or from a codebase's own configs with the
-    ``mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py`` form that ``_base_``
-    accepts. Raises FileNotFoundError naming a missing file."""
-    if '::' in path:
-        from mmengine.hub import get_config
-        return get_config(path)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config not found: {path}')
-    return Config.fromfile(path)
 
 
 def build_from_config(config):
@@ -112,8 +100,12 @@ def tensor_mode_inputs(model, height: int, width: int):
     """Make ``model(x)`` run its ``mode='tensor'`` forward on one image of
     ``height`` x ``width`` and return ``(x, )``; plain modules are untouched.
     """
+    channels = 3
     if hasattr(model, 'data_preprocessor'):
         model.forward = partial(
             type(model).forward, model,
             data_samples=data_samples(model, height, width), mode='tensor')
-    return (torch.zeros(1, 3, height, width), )
+        mean = getattr(model.data_preprocessor, 'mean', None)
+        if isinstance(mean, torch.Tensor):  # one value per channel
+            channels = mean.numel()
+    return (torch.zeros(1, channels, height, width), )

@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import torch
 
-from mmhirivit.models import HIRIViT
+from mmhirivit.models import HIRIViT, HRViT
 from mmhirivit.utils.checkpoint import (CheckpointError, load_checkpoint_bytes,
                                         read_checkpoint_bytes)
 from mmhirivit.utils.files import check_output, write_atomically
@@ -148,10 +148,19 @@ def _num_stages(backbone):
     return 5 if any(k.startswith('stages.0.') for k in backbone) else 4
 
 
+def family(backbone):
+    """``'HRViT'`` for HRViT weights (its six ``units``), else
+    ``'HIRI-ViT'``."""
+    return 'HRViT' if any(k.startswith('units.') for k in backbone) else \
+        'HIRI-ViT'
+
+
 def _build(arch, backbone, device=None):
     """The backbone of ``arch`` in the form and with the output norms the
     weights ``backbone`` have."""
     with torch.device(device or 'cpu'):
+        if family(backbone) == 'HRViT':
+            return HRViT(arch=arch)
         return HIRIViT(arch=arch, num_stages=_num_stages(backbone),
                        out_indices=_out_indices(backbone))
 
@@ -160,7 +169,9 @@ def detect_arch(backbone):
     """The ``arch_zoo`` name whose tensors have exactly the shapes of
     ``backbone``, or a :class:`ConversionError` naming the closest."""
     shapes = {k: tuple(v.shape) for k, v in backbone.items()}
-    names = sorted(set(HIRIViT.arch_zoo) & {'t', 's', 'b', 'l'})
+    kind = family(backbone)
+    names = sorted(HRViT.arch_zoo) if kind == 'HRViT' else sorted(
+        set(HIRIViT.arch_zoo) & {'t', 's', 'b', 'l'})
     misses = {}
     for name in names:
         expected = {
@@ -173,11 +184,12 @@ def detect_arch(backbone):
             return name
         misses[name] = differ
     if not any(k.startswith('stem.') for k in shapes):
-        raise ConversionError('does not hold HIRI-ViT weights (no stem.* '
-                              'tensors, neither bare nor under backbone.)')
+        raise ConversionError('does not hold HIRI-ViT or HRViT weights (no '
+                              'stem.* tensors, neither bare nor under '
+                              'backbone.)')
     closest = min(names, key=lambda n: len(misses[n]))
     raise ConversionError(
-        f'the tensors match no HIRI-ViT arch of {names}: closest is '
+        f'the tensors match no {kind} arch of {names}: closest is '
         f'{closest!r} with {len(misses[closest])} tensors differing (e.g. '
         f'{misses[closest][0]}); pass --arch for a custom arch')
 
@@ -194,14 +206,15 @@ def load_strictly(backbone, arch):
     ]
     if missing or unexpected or wrong_shape:
         raise ConversionError(
-            f'the weights do not fit HIRI-ViT arch {arch!r}: missing '
+            f'the weights do not fit {family(backbone)} arch {arch!r}: '
+            f'missing '
             f'{missing[:5]}, unexpected {unexpected[:5]}, wrong shape '
             f'{wrong_shape[:5]}')
     model.load_state_dict(backbone, strict=True)
     return model
 
 
-def _parse_arch(arch):
+def _arch_argument(arch):
     """``--arch``: an arch_zoo name, or a JSON dict for a custom arch."""
     if arch is None or not arch.lstrip().startswith('{'):
         return arch
@@ -238,7 +251,8 @@ def _write(data, dst):
 
 def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
                         trust=False):
-    """Write the HIRI-ViT backbone weights of checkpoint ``src`` to ``dst``.
+    """Write the backbone weights (HIRI-ViT, HRViT or HighResFront) of
+    checkpoint ``src`` to ``dst``.
 
     Args:
         src (str): An ImageNet-pretraining checkpoint (see
@@ -261,7 +275,7 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
     """
     src, dst = osp.expanduser(src), osp.expanduser(dst)
     _check_destination(src, dst, force)
-    arch = _parse_arch(arch)
+    arch = _arch_argument(arch)
     try:
         checkpoint, sha256 = _load(src, trust)
         state_dict, used, entry = select_weights(checkpoint, weights)
@@ -270,14 +284,15 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
             if arch is not None:
                 raise ConversionError(
                     f'holds HighResFront weights; --arch {arch!r} is for '
-                    f'HIRI-ViT weights only')
+                    f'HIRI-ViT and HRViT weights only')
             arch, form, weights_out = FRONT, {}, backbone
         else:
             if arch is None:
                 arch = detect_arch(backbone)
             model = load_strictly(backbone, arch)
             form = dict(num_stages=model.num_stages,
-                        out_indices=list(model.out_indices))
+                        out_indices=list(model.out_indices)) if isinstance(
+                            model, HIRIViT) else {}
             weights_out = model.state_dict()
     except ConversionError as err:
         raise ConversionError(f'{src}: {err}')
@@ -290,6 +305,7 @@ def convert_to_backbone(src, dst, arch=None, weights=None, force=False,
         source_sha256=sha256,
         source_entry=entry,
         weights=used,
+        backbone=FRONT if arch == FRONT else family(backbone),
         arch=arch,
         **form,
         converter=f'mmhirivit {__version__} tools/model_converters/'

@@ -22,6 +22,8 @@ import os.path as osp
 import cv2
 import numpy as np
 
+from .coco_format import mask_box, mask_to_polygons, write_image
+
 SHAPES = ('circle', 'triangle', 'square')
 #: The ids of COCO's 80 categories, in the order of mmdet's class names.
 COCO_IDS = (*range(1, 12), *range(13, 26), 27, 28, *range(31, 45),
@@ -80,21 +82,6 @@ def render_scene(rng, size, max_shapes=5, min_visible=12):
     return image, [(c, m) for c, m in layers if m.sum() >= min_visible]
 
 
-def _polygons(mask):
-    """COCO polygons (flat xy lists, >= 3 points) of a binary mask."""
-    contours, _ = cv2.findContours(
-        mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return [
-        c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3
-    ]
-
-
-def _write_image(path, image):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, image):
-        raise OSError(f'could not write {path}')
-
-
 def write_coco(root, num_train=40, num_val=10, size=256, seed=0):
     """Write ``annotations/instances_{train,val}2017.json`` and the images
     in ``train2017/``, ``val2017/`` under ``root``."""
@@ -113,19 +100,18 @@ def write_coco(root, num_train=40, num_val=10, size=256, seed=0):
         for i in range(count):
             image, instances = render_scene(rng, size)
             name = f'{i:012d}.jpg'
-            _write_image(osp.join(root, f'{split}2017', name), image)
+            write_image(osp.join(root, f'{split}2017', name), image)
             images.append(dict(id=i + 1, file_name=name, height=size,
                                width=size))
             for cls, mask in instances:
-                polygons = _polygons(mask)
+                polygons = mask_to_polygons(mask)
                 if not polygons:
                     continue
-                x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
                 annotations.append(
                     dict(id=len(annotations) + 1, image_id=i + 1,
                          category_id=COCO_CATEGORIES[cls][1],
                          segmentation=polygons, area=float(mask.sum()),
-                         bbox=[x, y, w, h], iscrowd=0))
+                         bbox=mask_box(mask), iscrowd=0))
         path = osp.join(root, 'annotations', f'instances_{split}2017.json')
         os.makedirs(osp.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
@@ -148,10 +134,9 @@ def write_ade(root, num_train=40, num_val=10, size=256, seed=0):
                 label[band] = 0
                 label[mask] = ADE_LABELS[cls]
             name = f'ADE_{split}_{i + 1:08d}'
-            _write_image(osp.join(root, 'images', split, name + '.jpg'),
-                         image)
-            _write_image(osp.join(root, 'annotations', split, name + '.png'),
-                         label)
+            write_image(osp.join(root, 'images', split, name + '.jpg'), image)
+            write_image(osp.join(root, 'annotations', split, name + '.png'),
+                        label)
 
 
 def write_imagenet(root, num_train=30, num_val=9, size=128, seed=0):
@@ -169,7 +154,7 @@ def write_imagenet(root, num_train=30, num_val=9, size=128, seed=0):
             image[mask] = rng.randint(0, 256, 3)
             name = f'{split}_{i:08d}.JPEG'
             rel = osp.join(f'n{cls:08d}', name) if split == 'train' else name
-            _write_image(osp.join(root, split, rel), image)
+            write_image(osp.join(root, split, rel), image)
             lines.append(f'{rel} {cls}\n')
         with open(osp.join(root, 'meta', f'{split}.txt'), 'w') as f:
             f.writelines(lines)

@@ -13,7 +13,7 @@ hold at most ``max_per_img`` detections.
 
 What stays outside the graph is the part that needs the original image:
 scaling the boxes back to it and pasting each 28x28 mask into it
-(:mod:`mmhirivit.tools.detection_glue`, numpy only).
+(:mod:`mmhirivit.deploy.glue`, numpy only).
 """
 import torch
 from mmcv.ops import RoIAlign
@@ -26,7 +26,11 @@ from mmdet.structures.bbox import bbox_cxcywh_to_xyxy
 from onnxscript import opset18 as op
 from torchvision.ops import nms, roi_align
 
-from .cli import UsageError
+
+class UnsupportedModelError(ValueError):
+    """A model, or a part of one, that the exporter does not implement; the
+    message names it."""
+
 
 #: The graph's inputs and outputs, in order.
 INPUT_NAMES = ['input', 'image_size']
@@ -39,28 +43,29 @@ def stages(part):
 
 
 def check_exportable(detector):
-    """Raise :class:`UsageError`, naming the part, for a two-stage detector
+    """Raise :class:`UnsupportedModelError`, naming the part, for a
+    two-stage detector
     whose parts :class:`TwoStageDetectorGraph` does not implement."""
     roi_head = detector.roi_head
     roi_heads = {StandardRoIHead: RPNHead, CascadeRoIHead: RPNHead,
                  SparseRoIHead: EmbeddingRPNHead}
     if type(roi_head) not in roi_heads:
-        raise UsageError(
+        raise UnsupportedModelError(
             f'{type(roi_head).__name__} is not one of the RoI heads the '
             f'exporter implements: '
             f'{", ".join(h.__name__ for h in roi_heads)}')
     rpn_type = roi_heads[type(roi_head)]
     if type(detector.rpn_head) is not rpn_type:
-        raise UsageError(f'{type(detector.rpn_head).__name__}: the exporter '
-                         f'implements {rpn_type.__name__} with '
-                         f'{type(roi_head).__name__}')
+        raise UnsupportedModelError(
+            f'{type(detector.rpn_head).__name__}: the exporter implements '
+            f'{rpn_type.__name__} with {type(roi_head).__name__}')
     extractors = stages(roi_head.bbox_roi_extractor)
     if roi_head.with_mask:
         extractors += stages(roi_head.mask_roi_extractor)
     for extractor in extractors:
         for layer in extractor.roi_layers:
             if not isinstance(layer, RoIAlign) or layer.pool_mode != 'avg':
-                raise UsageError(
+                raise UnsupportedModelError(
                     f'RoI layer {layer!r}: the exporter maps RoIAlign with '
                     f'pool_mode="avg" to ONNX RoiAlign, and nothing else')
     heads = stages(roi_head.bbox_head)
@@ -69,17 +74,19 @@ def check_exportable(detector):
         coders.append(detector.rpn_head.bbox_coder)
     for coder in coders:
         if type(coder) is not DeltaXYWHBBoxCoder:
-            raise UsageError(f'box coder {type(coder).__name__}: the '
-                             f'exporter implements DeltaXYWHBBoxCoder only')
+            raise UnsupportedModelError(
+                f'box coder {type(coder).__name__}: the exporter implements '
+                f'DeltaXYWHBBoxCoder only')
     for head in heads:
         if getattr(head, 'custom_activation', False):
-            raise UsageError(f'{type(head).__name__} with a custom class '
-                             f'activation: the exporter implements softmax '
-                             f'and sigmoid scores only')
+            raise UnsupportedModelError(
+                f'{type(head).__name__} with a custom class activation: the '
+                f'exporter implements softmax and sigmoid scores only')
     if not all(head.reg_class_agnostic for head in heads[:-1]):
-        raise UsageError('a cascade stage with class-specific boxes: the '
-                         'exporter refines boxes class-agnostically between '
-                         'stages, as the cascade configs do')
+        raise UnsupportedModelError(
+            'a cascade stage with class-specific boxes: the exporter refines '
+            'boxes class-agnostically between stages, as the cascade configs '
+            'do')
 
 
 class TwoStageDetectorGraph(torch.nn.Module):
@@ -181,7 +188,8 @@ class TwoStageDetectorGraph(torch.nn.Module):
                            rois.repeat_interleave(num_classes, dim=0),
                            bbox_pred.reshape(-1, 4), image_size)
         # mmdet's multiclass_nms: every (box, class) above the threshold
-        labels = torch.arange(num_classes).expand_as(scores).reshape(-1)
+        labels = torch.arange(num_classes, device=scores.device).expand_as(
+            scores).reshape(-1)
         boxes, scores = boxes.reshape(-1, 4), scores.reshape(-1)
         valid = scores > self.test_cfg.score_thr
         boxes, scores, labels = boxes[valid], scores[valid], labels[valid]

@@ -2,7 +2,7 @@
 (no torch, no mmdet): boxes back to the original image, masks pasted into
 it; and how two sets of detections are compared.
 
-The ONNX graph (:mod:`mmhirivit.tools.detection_export`) ends at boxes in
+The ONNX graph (:mod:`mmhirivit.deploy.detection_graph`) ends at boxes in
 the pixels of the network's input and one ``M x M`` grid of mask
 probabilities per box. mmdet's ``FCNMaskHead`` then divides the boxes by the
 resize factor and samples each grid into the original image (bilinear,

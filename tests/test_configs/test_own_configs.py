@@ -9,8 +9,8 @@ import pytest
 from helpers import ONE_EPOCH, error_line, repo_path, run_tool, toy_config
 from mmengine.config import DictAction
 
-from mmhirivit.tools.configs import read_config
-from mmhirivit.tools.dropin import check_backbone
+from mmhirivit.engine.dropin import check_backbone
+from mmhirivit.utils.config import read_config
 
 FASTER_RCNN = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 PSPNET = 'mmseg::pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'
@@ -115,6 +115,9 @@ def test_stock_config_trains_and_evaluates(name, toy_root, tmp_path):
       'write model.pretrained=None']),
     (RESNET50, 'imagenet', CLS + ['model.backbone.drop_path_rate=1.5'],
      ['model.backbone: drop_path_rate must be a number in [0, 1), got 1.5']),
+    (STOCK['convnext-t'][0], 'imagenet', CLS,
+     ["model.neck=dict(type='GlobalAveragePooling')",
+      'model.neck.type=GlobalAveragePooling']),
 ])
 def test_setting_the_builder_would_refuse_is_one_line(
         base, data, options, words, toy_root, tmp_path, capsys):

@@ -10,8 +10,8 @@ from helpers import repo_path, run_tool, toy_config
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
+from mmhirivit.analysis.builders import build_from_config
 from mmhirivit.models import HIRIViT
-from mmhirivit.tools.configs import build_from_config
 from mmhirivit.utils.checkpoint import load_checkpoint_file, mmengine_loading
 
 PRETRAIN_CONFIGS = sorted(
@@ -151,4 +151,4 @@ def test_toy_pretraining_config_is_the_recipe_with_t():
         assert toy[key] == real[key]
     assert toy.model.alpha == real.model.alpha
     assert build_from_config(toy).backbone.arch_settings == \
-        HIRIViT._parse_arch('t')
+        HIRIViT.parse_arch('t')

@@ -10,7 +10,7 @@ import pytest
 from helpers import repo_path
 from mmengine.config import Config
 
-from mmhirivit.tools.dropin import check_backbone
+from mmhirivit.engine.dropin import check_backbone
 
 COCO_CONFIGS = sorted(
     osp.basename(p) for p in glob.glob(repo_path('configs', '*_coco.py')))

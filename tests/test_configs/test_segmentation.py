@@ -6,7 +6,7 @@ import torch
 from helpers import last_val_metrics, repo_path, run_tool, toy_config
 from mmengine.config import Config
 
-from mmhirivit.tools.configs import build_from_config
+from mmhirivit.analysis.builders import build_from_config
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 SEG_CONFIGS = [

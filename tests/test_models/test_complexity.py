@@ -2,9 +2,9 @@ import pytest
 import torch
 from helpers import run_tool
 
+from mmhirivit.analysis.builders import build_classifier
+from mmhirivit.analysis.complexity import complexity
 from mmhirivit.models.backbones.hirivit import MultiheadAttention
-from mmhirivit.tools.complexity import complexity
-from mmhirivit.tools.configs import build_classifier
 
 
 class MatmulAttention(torch.nn.Module):

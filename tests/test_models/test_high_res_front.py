@@ -11,8 +11,8 @@ from helpers import (ONE_EPOCH, error_line, last_val_metrics, repo_path,
                      run_tool, toy_config)
 from mmengine.config import Config
 
+from mmhirivit.analysis.builders import build_from_config
 from mmhirivit.models import HighResFront
-from mmhirivit.tools.configs import build_from_config
 from mmhirivit.utils.checkpoint import load_checkpoint_file
 
 WRAPPED = {
@@ -79,12 +79,35 @@ def test_frozen_stages_follow_the_levels():
      ['frozen_stages', '-1..5', '6']),
     (dict(backbone=WRAPPED['hrnet-w18'], front_channels=0),
      ['front_channels', 'positive', '0']),
+    # The same rules as HIRI-ViT's (models/backbones/common.py).
+    (dict(backbone=WRAPPED['hrnet-w18'], drop_path_rate=True),
+     ['drop_path_rate', '[0, 1)', 'True']),
+    (dict(backbone=WRAPPED['hrnet-w18'], cp_policy='none'),
+     ['cp_policy', "'none'"]),
 ])
 def test_bad_settings_name_the_value(kwargs, words):
     with pytest.raises(ValueError) as info:
         HighResFront(**kwargs)
     for word in words:
         assert word in str(info.value)
+
+
+def test_with_cp_recomputes_the_front_alike():
+    torch.manual_seed(0)
+    plain = HighResFront(WRAPPED['pvtv2-b2'], drop_path_rate=0.2)
+    recomputed = HighResFront(WRAPPED['pvtv2-b2'], drop_path_rate=0.2,
+                              with_cp=True)
+    recomputed.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 3, 128, 128)
+    results = []
+    for model in (plain, recomputed):
+        torch.manual_seed(1)
+        outs = model.train()(x)
+        sum(o.sum() for o in outs).backward()
+        results.append((outs, [p.grad for p in model.parameters()],
+                        [b for n, b in model.named_buffers()
+                         if 'running' in n]))
+    torch.testing.assert_close(results[0], results[1])
 
 
 def test_a_wrapped_backbone_giving_fewer_maps_is_one_line():

@@ -206,6 +206,10 @@ def test_custom_arch_and_long_names():
     (dict(drop_path_rate=-0.1), ValueError, ['drop_path_rate', '-0.1']),
     (dict(norm_eval='yes'), TypeError, ['norm_eval', "'yes'"]),
     (dict(with_cp=1), TypeError, ['with_cp', '1']),
+    (dict(with_cp=(True, False)), TypeError, ['with_cp', '5 of them']),
+    (dict(num_stages=4, with_cp=(True, ) * 5), TypeError,
+     ['with_cp', '4 of them']),
+    (dict(cp_policy='some'), ValueError, ['cp_policy', "'save_convs'"]),
     (dict(out_norms=[True, 'no', True, True]), ValueError, ['out_norms']),
     (dict(out_indices=5), ValueError, ['5', '-5..4']),
     (dict(out_indices=(-6, )), ValueError, ['-6', '-5..4']),
@@ -343,18 +347,54 @@ def test_drop_path_schedule():
     assert torch.allclose(torch.tensor(rates), expected)
 
 
-def test_with_cp_same_outputs_and_gradients():
+def _train_step(model, x, seed=0):
+    """One forward and backward in train mode, DropPath drawing from
+    ``seed``: the outputs, the parameters' gradients and the BN running
+    statistics after it."""
+    torch.manual_seed(seed)
+    outs = model.train()(x)
+    sum(o.sum() for o in outs).backward()
+    stats = [b.clone() for name, b in model.named_buffers()
+             if 'running' in name]
+    return outs, [p.grad for p in model.parameters()
+                  if p.requires_grad], stats
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(with_cp=True),
+    dict(with_cp=(True, True, False, False, False)),
+    dict(with_cp=True, cp_policy='save_convs'),
+    dict(with_cp=True, frozen_stages=2),  # no gradient into stage 3
+    dict(with_cp=(True, True, True, False), num_stages=4),
+])
+def test_with_cp_same_outputs_gradients_and_statistics(kwargs):
+    """Recomputation changes neither the outputs nor the gradients, with
+    drop path on (its draws repeat in the recomputation), nor the BN running
+    statistics (updated once, not twice)."""
     torch.manual_seed(0)
-    plain = small()
-    checkpointed = small(with_cp=True)
+    settings = dict(drop_path_rate=0.3, **kwargs)
+    plain = small(**{**settings, 'with_cp': False})
+    checkpointed = small(**settings)
     checkpointed.load_state_dict(plain.state_dict())
     x = torch.rand(2, 3, 64, 64)
-    results = []
-    for model in (plain, checkpointed):
-        outs = model(x)
-        sum(o.sum() for o in outs).backward()
-        results.append((outs, [p.grad for p in model.parameters()]))
-    torch.testing.assert_close(results[0], results[1])
+    torch.testing.assert_close(_train_step(plain, x),
+                               _train_step(checkpointed, x))
+
+
+def test_with_cp_recomputes_the_flagged_stages_only():
+    """Each block of stage 2 (flagged) starts twice, forward and
+    recomputed (the recomputation may stop early, once it has what backward
+    needs); the others once."""
+    model = small(with_cp=(False, True, False, False, False))
+    runs = []
+    for i, stage in enumerate(model.stages):
+        for block in stage:
+            block.register_forward_pre_hook(
+                lambda module, args, i=i: runs.append(i))
+    _train_step(model, torch.rand(2, 3, 64, 64))
+    depths = [len(stage) for stage in model.stages]
+    assert [runs.count(i) for i in range(5)] == [
+        d * (2 if i == 1 else 1) for i, d in enumerate(depths)]
 
 
 def test_init_weights_changes_weights():
@@ -556,7 +596,7 @@ def test_layer_wise_lr_decay_with_mmpretrains_constructor():
     from mmpretrain.engine.optimizers import \
         LearningRateDecayOptimWrapperConstructor
 
-    from mmhirivit.tools.configs import build_classifier
+    from mmhirivit.analysis.builders import build_classifier
     model = build_classifier('t')
     constructor = LearningRateDecayOptimWrapperConstructor(
         dict(type='OptimWrapper',
@@ -584,7 +624,7 @@ def test_layer_wise_lr_decay_for_a_detector():
     from helpers import repo_path
     from mmengine.optim import build_optim_wrapper
 
-    from mmhirivit.tools.configs import build_from_scratch
+    from mmhirivit.analysis.builders import build_from_scratch
     model = build_from_scratch(
         repo_path('configs/maskrcnn_hirivit_t_demo_toy.py'))
     wrapper = build_optim_wrapper(model, dict(

@@ -7,8 +7,8 @@ import torch
 from helpers import error_line, repo_path, run_tool, toy_config
 from mmengine.config import Config
 
+from mmhirivit.analysis.builders import build_from_scratch
 from mmhirivit.models import HIRIViT
-from mmhirivit.tools.configs import build_from_scratch
 
 TOOL = 'deployment/pytorch2onnx.py'
 
@@ -36,6 +36,31 @@ def test_backbone_checkpoint_is_exported(tmp_path, capsys):
              '--checkpoint', checkpoint, '--verify', '--runs', 1)
     printed = capsys.readouterr().out
     assert 'static' in printed and printed.count('ok ') == 1
+
+
+# An HRViT of one block per branch and unit: every kind of part at the
+# smallest width, to keep its export quick.
+TINY_HRVIT = dict(embed_dims=[16, 32, 48, 64],
+                  depths=[[1], [1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1, 1],
+                          [1, 1, 1, 1]], head_dim=8, mlp_ratios=[2, 2, 2, 2])
+
+
+def test_hrvit_segformer_exports_with_dynamic_size_and_matches(
+        toy_root, tmp_path, capsys):
+    """HRViT (stripe attention with masked padding, dense fusion) inside
+    mmseg's SegFormer head: dynamic height and width, checked at two
+    shapes that need padding."""
+    path = toy_config('configs/hrvit/segformer_hrvit_b1_160k_ade20k.py',
+                      toy_root / 'ade', tmp_path)
+    cfg = Config.fromfile(path)
+    cfg.model.backbone.arch = TINY_HRVIT
+    cfg.model.decode_head.in_channels = TINY_HRVIT['embed_dims']
+    cfg.dump(path)
+    out = tmp_path / 'hrvit.onnx'
+    run_tool(TOOL, path, out, '--shape', 72, 104, '--verify', '--runs', 1)
+    printed = capsys.readouterr().out
+    assert 'dynamic height/width' in printed and printed.count('ok ') == 2
+    assert isinstance(_input_dims(out)[2], str)
 
 
 def _toy_t(config, toy_root, tmp_path):

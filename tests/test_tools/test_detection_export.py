@@ -7,12 +7,12 @@ import torch
 from helpers import repo_path
 from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
 
-from mmhirivit.tools.cli import UsageError
-from mmhirivit.tools.configs import (build_from_scratch, data_samples,
-                                     read_config)
-from mmhirivit.tools.detection_export import TwoStageDetectorGraph
-from mmhirivit.tools.detection_glue import (agree, as_arrays, match,
-                                            paste_masks, to_original_image)
+from mmhirivit.analysis.builders import (build_from_scratch, data_samples,
+                                         read_config)
+from mmhirivit.deploy.detection_graph import (TwoStageDetectorGraph,
+                                              UnsupportedModelError)
+from mmhirivit.deploy.glue import (agree, as_arrays, match, paste_masks,
+                                   to_original_image)
 
 
 def _detector(config, **changes):
@@ -86,7 +86,7 @@ def test_a_roi_layer_without_an_onnx_form_is_named():
         'configs/maskrcnn_hirivit_s_1x_coco.py',
         **{'model.roi_head.bbox_roi_extractor.roi_layer':
            dict(_delete_=True, type='RoIPool', output_size=7)})
-    with pytest.raises(UsageError, match='RoIPool'):
+    with pytest.raises(UnsupportedModelError, match='RoIPool'):
         TwoStageDetectorGraph(detector)
 
 

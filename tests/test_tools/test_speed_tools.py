@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import torch
-from helpers import repo_path, run_tool
+from helpers import CPU_ONLY, GPU, repo_path, run_tool
 
 
 def _table(out, header):
@@ -67,10 +67,10 @@ def test_backbone_benchmark_sets_s_at_twice_the_size_against_swin(capsys):
     assert torch.get_num_threads() == threads
 
 
-@pytest.mark.skipif(torch.cuda.is_available(),
-                    reason='TINY=1 runs the CPU path; a GPU is visible here')
-def test_gpu_script_runs_at_tiny_sizes_on_the_cpu():
-    env = dict(os.environ, TINY='1')
+@pytest.mark.parametrize('device', [pytest.param('cpu', marks=CPU_ONLY),
+                                    pytest.param('cuda', marks=GPU)])
+def test_gpu_script_runs_at_tiny_sizes(device):
+    env = dict(os.environ, TINY='1', TINY_DEVICE=device, SUITE='0')
     result = subprocess.run(
         ['bash', repo_path('tools', 'analysis_tools', 'gpu_benchmark.sh'),
          sys.executable], env=env, capture_output=True, text=True)

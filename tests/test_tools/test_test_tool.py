@@ -10,7 +10,7 @@ import torch
 from helpers import error_line, last_val_metrics, run_tool, toy_config
 from mmengine.config import Config
 
-from mmhirivit.tools.configs import build_from_scratch
+from mmhirivit.analysis.builders import build_from_scratch
 
 CASES = {
     'maskrcnn': ('configs/maskrcnn_hirivit_t_demo_toy.py', 'coco'),

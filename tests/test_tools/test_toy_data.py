@@ -5,7 +5,7 @@ import numpy as np
 from mmengine.registry import init_default_scope
 from pycocotools.coco import COCO
 
-from mmhirivit.tools import toy_data
+from mmhirivit.datasets import toy_data
 
 
 def _same_tree(a, b):

@@ -13,19 +13,16 @@ import time
 
 import pytest
 import torch
-from helpers import (error_line, last_val_metrics, repo_path, run_tool,
-                     toy_config)
+from helpers import (CPU_ONLY, assert_same_run, error_line, gpu,
+                     last_val_metrics, repo_path, run_tool, toy_config)
 from mmengine.config import Config
 
-from mmhirivit.tools.cli import enable_amp
+from mmhirivit.engine.setup import enable_amp
 from mmhirivit.utils.checkpoint import load_checkpoint_file
 
 DEMO = 'configs/maskrcnn_hirivit_t_demo_toy.py'
-# Where a GPU is visible the tools take the GPU path (NCCL, SyncBN, AMP).
-CPU_ONLY = pytest.mark.skipif(
-    torch.cuda.is_available(),
-    reason='checks the CPU-only path (gloo, per-process BN, --amp refused); '
-    'a GPU is visible here')
+# Where a GPU is visible the tools take the GPU path (NCCL, SyncBN, AMP):
+# the CPU tests of those paths (CPU_ONLY) have GPU twins (gpu).
 
 
 def _demo(toy_root, work_dir, **extra):
@@ -101,7 +98,8 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
     assert _checkpoints(resumed) == _checkpoints(straight) == [
         'iter_2.pth', 'iter_4.pth'
     ]
-    # The same weights and optimiser state, bit for bit: the checkpoint of
+    # The same weights and optimiser state, bit for bit on the CPU: the
+    # checkpoint of
     # iteration 2 held everything the run needs (RNGStateHook restores the
     # random state the RPN and RoI samplers draw from).
     ends = [load_checkpoint_file(str(work_dir / 'iter_4.pth'))
@@ -110,7 +108,7 @@ def test_resume_after_a_kill_ends_like_an_uninterrupted_run(
     for part in ('state_dict', 'optimizer'):
         assert _tensors(ends[0][part]).keys() == _tensors(ends[1][part]).keys()
         for name, tensor in _tensors(ends[0][part]).items():
-            assert torch.equal(tensor, _tensors(ends[1][part])[name]), name
+            assert_same_run(tensor, _tensors(ends[1][part])[name], name)
     logs = sorted(glob.glob(str(resumed / '*' / '*.log')))
     with open(logs[-1]) as f:
         text = f.read()
@@ -251,8 +249,9 @@ def test_test_tool_missing_checkpoint(capsys):
     assert 'checkpoint file not found: nope.pth' in message
 
 
-def _dist_train(config, timeout=600):
-    """Run tools/dist_train.sh CONFIG 2: torchrun, 2 processes, gloo on CPU."""
+def _dist_train(config, timeout=600, processes=2):
+    """Run tools/dist_train.sh CONFIG N: torchrun, N processes (gloo on the
+    CPU, NCCL on GPUs)."""
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
@@ -262,8 +261,8 @@ def _dist_train(config, timeout=600):
                PYTHONPATH=os.pathsep.join(
                    [repo_path('tests'), os.environ.get('PYTHONPATH', '')]))
     return subprocess.run(['bash', repo_path('tools/dist_train.sh'), config,
-                           '2'], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                           str(processes)], env=env, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 @CPU_ONLY
@@ -306,6 +305,47 @@ def test_amp_on_cpu_is_one_line(toy_root, tmp_path, capsys):
         assert ('mixed precision (--amp, AmpOptimWrapper) needs a GPU'
                 in message)
     assert not list(tmp_path.glob('*/*.log'))
+
+
+@gpu
+def test_dist_train_on_the_gpu(toy_root, tmp_path):
+    """The GPU path of the CPU test above: NCCL and SyncBN, one process per
+    visible GPU."""
+    processes = torch.cuda.device_count()
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path, iters=2,
+                        extra={'train_dataloader.batch_size': 1})
+    proc = _dist_train(config, processes=processes)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert 'Iter(train) [2/2]' in log and 'coco/bbox_mAP' in log
+
+
+@gpu
+def test_dist_train_full_disk_on_the_gpu(toy_root, tmp_path):
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path, iters=2,
+                        extra={'train_dataloader.batch_size': 1,
+                               'default_hooks.checkpoint.interval': 1,
+                               **_full_disk_at(2)})
+    proc = _dist_train(config, timeout=300,
+                       processes=torch.cuda.device_count())
+    assert proc.returncode != 0
+    assert (f'error: cannot write checkpoint {tmp_path}/iter_2.pth: No '
+            f'space left on device') in proc.stderr, proc.stderr[-3000:]
+    assert _checkpoints(tmp_path) == ['iter_1.pth']
+
+
+@gpu
+@pytest.mark.parametrize('dtype', ['fp16', 'bf16'])
+def test_amp_trains_on_the_gpu(dtype, toy_root, tmp_path, capsys):
+    """The GPU path of test_amp_on_cpu_is_one_line: --amp trains, and bf16
+    on a GPU without it is one line."""
+    config = toy_config(DEMO, toy_root / 'coco', tmp_path)
+    if dtype == 'bf16' and not torch.cuda.is_bf16_supported():
+        assert 'needs a GPU with bfloat16' in error_line(
+            capsys, 'train.py', config, '--amp', dtype)
+        return
+    run_tool('train.py', config, '--amp', dtype)
+    assert (tmp_path / 'iter_1.pth').is_file()
 
 
 @pytest.mark.parametrize('dtype,settings', [

@@ -8,8 +8,11 @@ synthetic images of ``--shape`` (random pixels and, for detectors, a few
 random boxes and masks), and print the median step time and the peak memory
 over the steps (the CUDA allocator's peak on a GPU, the resident-set growth
 on the CPU; model, gradients and optimiser state included). Configs with a
-HIRI-ViT backbone run a second time with ``with_cp=True`` (activation
-checkpointing). ``--infer N`` also times N single-image test-mode passes,
+HIRI-ViT or HRViT backbone run once per ``--with-cp`` setting (recomputation
+in backward): ``off``, ``all``, or one flag per stage (``11000``: stages 1-2
+of HIRI-ViT), each optionally with ``:save_convs`` (the selective policy
+that keeps convolution outputs); by default ``off`` and ``all``.
+``--infer N`` also times N single-image test-mode passes,
 images per second as mmdet's ``benchmark.py`` reports it (data loading
 excluded). All configs run in this process, one after the other; the first
 row is the reference of the ratio columns.
@@ -19,7 +22,7 @@ Example (the table in docs/benchmarks.md)::
     python tools/analysis_tools/benchmark_train.py \
         configs/maskrcnn_hirivit_s_1x_coco.py \
         mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py \
-        --shapes 1600 2666 800 1333 --infer 2
+        --shapes 1600 2666 800 1333 --infer 2 --with-cp off 11000 all
 """
 import argparse
 import copy
@@ -29,12 +32,13 @@ import torch
 from mmengine.optim import build_optim_wrapper
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.tools.cli import UsageError, add_amp_arg, enable_amp, run_cli
-from mmhirivit.tools.configs import (build_from_scratch, quiet_mmengine,
-                                     read_config)
-from mmhirivit.tools.dropin import is_hirivit
-from mmhirivit.tools.memory import peak_memory
-from mmhirivit.tools.timing import describe_device, time_calls
+from mmhirivit.analysis.builders import build_from_scratch, quiet_mmengine
+from mmhirivit.analysis.memory import peak_memory
+from mmhirivit.analysis.timing import describe_device, time_calls
+from mmhirivit.cli import UsageError, add_amp_arg, run_cli
+from mmhirivit.engine.dropin import checked_class
+from mmhirivit.engine.setup import enable_amp
+from mmhirivit.utils.config import read_config
 
 
 def parse_args():
@@ -59,8 +63,11 @@ def parse_args():
     parser.add_argument('--steps', type=int, default=3)
     parser.add_argument('--infer', type=int, default=0, metavar='N',
                         help='also time N test-mode images (default 0)')
-    parser.add_argument('--no-with-cp', action='store_true',
-                        help='skip the with_cp=True rows')
+    parser.add_argument(
+        '--with-cp', nargs='+', default=['off', 'all'], metavar='SETTING',
+        help='recomputation settings to run backbones with: off, all, or a '
+        'flag per stage (11000), each optionally with :save_convs (default: '
+        'off all)')
     return parser.parse_args()
 
 
@@ -149,16 +156,39 @@ def measure(cfg, shape, args):
     return statistics.median(times), peak['mib'], fps
 
 
+def parse_cp(setting, num_stages):
+    """``(with_cp, cp_policy)`` of a ``--with-cp`` setting."""
+    flags, _, policy = setting.partition(':')
+    if policy not in ('', 'save_convs'):
+        raise UsageError(f'--with-cp {setting}: the policy after ":" must be '
+                         f'save_convs')
+    if flags in ('off', 'all'):
+        return flags == 'all', policy or 'full'
+    if len(flags) != num_stages or set(flags) - {'0', '1'}:
+        raise UsageError(f'--with-cp {setting}: give off, all or one 0/1 '
+                         f'flag per stage ({num_stages} here)')
+    return [f == '1' for f in flags], policy or 'full'
+
+
 def rows_of(config, args):
-    """``(name, cfg)`` of the runs of ``config``: as is, and with
-    activation checkpointing for HIRI-ViT."""
+    """``(name, cfg)`` of the runs of ``config``: for HIRI-ViT and HRViT
+    backbones, one per ``--with-cp`` setting."""
     cfg = read_config(config)
     enable_amp(cfg, args.amp)
-    if not is_hirivit(cfg.model.get('backbone')) or args.no_with_cp:
+    backbone = cfg.model.get('backbone')
+    if checked_class(backbone) is None:
         return [(config, cfg)]
-    cp_cfg = copy.deepcopy(cfg)  # Config.copy() shares the nested dicts
-    cp_cfg.model.backbone.with_cp = True
-    return [(config, cfg), (f'{config} (with_cp)', cp_cfg)]
+    stages = 4 if checked_class(backbone)[1] == 'HRViT' else backbone.get(
+        'num_stages', 5)
+    rows = []
+    for setting in args.with_cp:
+        with_cp, policy = parse_cp(setting, stages)
+        run = copy.deepcopy(cfg)  # Config.copy() shares the nested dicts
+        run.model.backbone.with_cp = with_cp
+        run.model.backbone.cp_policy = policy
+        name = config if setting == 'off' else f'{config} (with_cp={setting})'
+        rows.append((name, run))
+    return rows
 
 
 def main():

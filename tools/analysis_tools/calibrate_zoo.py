@@ -32,10 +32,10 @@ import sys
 
 import torch
 
+from mmhirivit.analysis.builders import (build_classifier, build_for_counting,
+                                         read_config, tensor_mode_inputs)
+from mmhirivit.analysis.complexity import complexity
 from mmhirivit.models import HIRIViT
-from mmhirivit.tools.complexity import complexity
-from mmhirivit.tools.configs import (build_classifier, build_for_counting,
-                                     read_config, tensor_mode_inputs)
 
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs')
 DETECTORS = {
@@ -101,7 +101,7 @@ def detector_with(config, arch):
     """``config`` (a HIRI-ViT detector) with ``arch`` as its backbone."""
     cfg = read_config(config)
     cfg.model.backbone.arch = arch
-    cfg.model.neck.in_channels = HIRIViT._parse_arch(arch)['embed_dims'][1:]
+    cfg.model.neck.in_channels = HIRIViT.parse_arch(arch)['embed_dims'][1:]
     return build_for_counting(cfg)
 
 
@@ -140,7 +140,7 @@ def main():
           ' | '.join(f'{fmt(f, 1)} | 1.00' for name in DETECTORS
                      for f in swin[name]) + ' |', flush=True)
     for name, arch in pairs:
-        settings = HIRIViT._parse_arch(arch)
+        settings = HIRIViT.parse_arch(arch)
         classifier = build_classifier(arch).eval()
         cls = [gflops(classifier, s, s) for s in CLS_SIZES]
         dets = [

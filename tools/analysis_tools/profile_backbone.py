@@ -15,7 +15,11 @@ overhead, so the per-pass time of the first table is what to compare.
 
 ``--nchw`` profiles the plain NCHW network (``channels_last=False``) and
 ``--deploy`` the eval mode with BN folded (``switch_to_deploy()``), as the
-exporter and benchmark_backbone.py run it.
+exporter and benchmark_backbone.py run it. ``--with-cp 11000`` recomputes
+the flagged stages in backward (``--cp-policy save_convs``: the selective
+policy): their activations are not saved, only each recomputed part's input
+(a row of its own). ``--autocast bf16`` runs the passes under bfloat16
+autocast.
 
 Example (docs/benchmarks.md)::
 
@@ -23,25 +27,30 @@ Example (docs/benchmarks.md)::
     python tools/analysis_tools/profile_backbone.py s --shape 448 --nchw
     python tools/analysis_tools/profile_backbone.py s --shape 1600 2666 \
         --modes eval --repeats 1
+    python tools/analysis_tools/profile_backbone.py s --shape 1600 2666 \
+        --modes train --repeats 1 --warmup 0 --with-cp 11000
 """
 import argparse
 import copy
 import statistics
 from collections import defaultdict
+from contextlib import nullcontext
 
 import torch
 
+from mmhirivit.analysis.timing import (describe_device, forward_times,
+                                       time_calls)
+from mmhirivit.cli import UsageError, run_cli
 from mmhirivit.models import HIRIViT
 from mmhirivit.models.backbones.hirivit import (CFFN, HRBlock, HRStem, IRDSa,
                                                 IRDSb, MultiheadAttention)
-from mmhirivit.tools.cli import UsageError, run_cli
-from mmhirivit.tools.timing import describe_device, forward_times, time_calls
 
 PARTS = (('HR-stem', HRStem), ('HR-blocks', HRBlock),
          ('IRDS', (IRDSa, IRDSb)), ('attention', MultiheadAttention),
          ('FFN (CFFN)', CFFN))
 MODES = ('eval', 'train')
 OTHER = 'other (norms, residuals, output norms)'
+KEPT = 'inputs kept for recomputation'
 
 
 def parse_args():
@@ -69,6 +78,13 @@ def parse_args():
     parser.add_argument('--top', type=int, default=5,
                         help='operators to list (default 5)')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
+    parser.add_argument('--with-cp', default='off', metavar='FLAGS',
+                        help='recompute the stages flagged 1 in backward '
+                        '(one 0/1 per stage, e.g. 11000; default off)')
+    parser.add_argument('--cp-policy', default='full',
+                        choices=('full', 'save_convs'))
+    parser.add_argument('--autocast', choices=('bf16', ), help='run the '
+                        'passes under bfloat16 autocast')
     return parser.parse_args()
 
 
@@ -80,43 +96,61 @@ def part_modules(model):
                 yield part, module
 
 
-def one_pass(model, x, mode):
+def autocast(x, args):
+    """The pass's precision context: bfloat16 autocast with ``--autocast``,
+    else nothing."""
+    return torch.autocast(x.device.type, torch.bfloat16) if args.autocast \
+        else nullcontext()
+
+
+def one_pass(model, x, mode, args):
     """A function running one pass of ``mode``."""
     if mode == 'eval':
-        return lambda: model(x)
+        def eval_pass():
+            with autocast(x, args):
+                return model(x)
+        return eval_pass
 
     def train_pass():
-        sum(out.float().mean() for out in model(x)).backward()
+        with autocast(x, args):
+            outs = model(x)
+        sum(out.float().mean() for out in outs).backward()
     return train_pass
 
 
-def saved_activations(model, x):
+def saved_activations(model, x, args):
     """MiB that autograd saves for the backward pass in one train pass, by
     paper part (the innermost part running when a tensor is saved; each
-    storage counted once, parameters not counted)."""
+    storage counted once, parameters not counted), and the inputs that
+    recomputed parts keep instead of their activations."""
     parts = list(part_modules(model))
     running, saved, seen = [OTHER], defaultdict(int), set()
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
 
-    def pack(tensor):
+    def count(tensor, part):
         storage = tensor.untyped_storage()
         ptr = storage.data_ptr()
         if ptr not in params and ptr not in seen:
             seen.add(ptr)
-            saved[running[-1]] += storage.nbytes()
+            saved[part] += storage.nbytes()
+
+    def pack(tensor):
+        count(tensor, running[-1])
         return tensor
 
     def leave(module, args, output):
         running.pop()
 
-    handles = []
+    handles = [module.register_forward_pre_hook(
+        lambda m, a: count(a[0], KEPT)) for module in model.recomputed()]
     for part, module in parts:
         handles += [
             module.register_forward_pre_hook(
                 lambda m, a, part=part: running.append(part)),
             module.register_forward_hook(leave),
         ]
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+            autocast(x, args):
         outs = model(x)
     for handle in handles:
         handle.remove()
@@ -124,14 +158,14 @@ def saved_activations(model, x):
     return {part: size / 2**20 for part, size in saved.items()}
 
 
-def print_saved(model, x):
-    saved = saved_activations(model, x)
+def print_saved(model, x, args):
+    saved = saved_activations(model, x, args)
     total = sum(saved.values())
     print(f'\nactivations saved for backward (train): {total:.0f} MiB per '
           f'pass')
     print('| part | MiB | share |')
     print('| --- | --- | --- |')
-    for part in [p for p, _ in PARTS] + [OTHER]:
+    for part in [p for p, _ in PARTS] + [OTHER, KEPT]:
         print(f'| {part} | {saved.get(part, 0.):.0f} | '
               f'{100 * saved.get(part, 0.) / total:.1f}% |')
 
@@ -140,7 +174,7 @@ def profile(model, x, mode, args):
     model.train(mode == 'train')
     if mode == 'eval' and args.deploy:
         model = copy.deepcopy(model).switch_to_deploy()
-    run = one_pass(model, x, mode)
+    run = one_pass(model, x, mode, args)
     with torch.set_grad_enabled(mode == 'train'):
         time_calls(run, repeats=0, warmup=args.warmup, device=x.device)
         times, remove = forward_times(
@@ -170,7 +204,7 @@ def profile(model, x, mode, args):
     print(prof.key_averages().table(sort_by=key, row_limit=args.top,
                                     max_name_column_width=40))
     if mode == 'train':
-        print_saved(model, x)
+        print_saved(model, x, args)
 
 
 def main():
@@ -187,16 +221,32 @@ def main():
         torch.set_num_threads(default_threads)
 
 
+def with_cp(args):
+    """``--with-cp`` as HIRI-ViT's ``with_cp``."""
+    if args.with_cp == 'off':
+        return False
+    if len(args.with_cp) != args.num_stages or set(args.with_cp) - {'0',
+                                                                    '1'}:
+        raise UsageError(f'--with-cp {args.with_cp}: give off or one 0/1 '
+                         f'flag per stage ({args.num_stages})')
+    return [flag == '1' for flag in args.with_cp]
+
+
 def run(args):
     h, w = args.shape[0], args.shape[-1]
     device = torch.device(args.device)
     model = HIRIViT(arch=args.arch, num_stages=args.num_stages,
-                    channels_last=not args.nchw).to(device)
+                    channels_last=not args.nchw, with_cp=with_cp(args),
+                    cp_policy=args.cp_policy).to(device)
     x = torch.rand(args.batch, 3, h, w, device=device)
     layout = 'NCHW' if args.nchw else 'channels-last'
+    recomputed = '' if args.with_cp == 'off' else \
+        f', with_cp={args.with_cp} ({args.cp_policy})'
     print(f'HIRI-ViT-{args.arch} ({args.num_stages} stages, {layout}'
-          f'{", eval with BN folded" if args.deploy else ""}) at {h}x{w}, '
-          f'batch {args.batch}, fp32, {describe_device(device)}')
+          f'{", eval with BN folded" if args.deploy else ""}{recomputed}) at '
+          f'{h}x{w}, batch {args.batch}, '
+          f'{"bf16 autocast" if args.autocast else "fp32"}, '
+          f'{describe_device(device)}')
     for mode in args.modes:
         profile(model, x, mode, args)
 

@@ -33,11 +33,12 @@ import torch
 from mmengine.runner import load_checkpoint
 
 import mmhirivit  # noqa: F401  (registers the models)
+from mmhirivit.analysis.timing import (describe_device, forward_times,
+                                       time_calls)
+from mmhirivit.cli import (UsageError, add_common_args, add_compile_arg,
+                           load_config, run_cli)
 from mmhirivit.engine import build_runner
-from mmhirivit.tools.cli import (UsageError, add_common_args, add_compile_arg,
-                                 check_data, compile_backbone, load_config,
-                                 run_cli)
-from mmhirivit.tools.timing import describe_device, forward_times, time_calls
+from mmhirivit.engine.setup import check_data, compile_backbone
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 

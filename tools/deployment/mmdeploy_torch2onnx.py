@@ -27,7 +27,7 @@ import os.path as osp
 import torch
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.tools.cli import UsageError, add_trust_arg, run_cli
+from mmhirivit.cli import UsageError, add_trust_arg, run_cli
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 

@@ -1,8 +1,9 @@
-"""Export HIRI-ViT, or a whole model of a config, to ONNX, and check the
-file in onnxruntime.
+"""Export HIRI-ViT or HRViT, or a whole model of a config, to ONNX, and
+check the file in onnxruntime.
 
-MODEL is an arch name (t, s, b, l: the backbone, with the dense configs'
-outputs, stages 2-5) or a config: a two-stage detector (Mask R-CNN, Cascade
+MODEL is an arch name (HIRI-ViT's t, s, b, l: the backbone, with the dense
+configs' outputs, stages 2-5; HRViT's b1, b2, b3: its four branches) or a
+config: a two-stage detector (Mask R-CNN, Cascade
 Mask R-CNN, Sparse R-CNN: to its detections, NMS and RoIAlign inside the
 graph), a one-stage detector (to its heads' class and box outputs per FPN
 level; decoding boxes and NMS stay with mmdet's
@@ -20,7 +21,7 @@ prints the median latency of each and how they differ: for tensors, the
 largest absolute difference and the largest difference relative to the
 output's largest magnitude (it fails above ``--rtol``); for a two-stage
 detector, its detections in onnxruntime (masks pasted by
-``mmhirivit.tools.detection_glue``) paired with those of mmdet's
+``mmhirivit.deploy.glue``) paired with those of mmdet's
 ``predict`` (it fails unless they pair up one to one with the same labels,
 box IoU >= 0.99 and mask IoU >= 0.98). ``tools/deployment/test_onnx.py``
 evaluates an exported detector on a config's test set.
@@ -48,17 +49,18 @@ import torch.nn.functional as F
 from mmengine.config import DictAction
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.models import HIRIViT
-from mmhirivit.models.backbones.hirivit import MIN_INPUT_SIZE
-from mmhirivit.tools.cli import UsageError, add_trust_arg, run_cli
-from mmhirivit.tools.configs import (build_from_scratch, data_samples,
-                                     read_config)
-from mmhirivit.tools.detection_export import (INPUT_NAMES, OUTPUT_NAMES,
+from mmhirivit.analysis.builders import (build_from_scratch, data_samples,
+                                         read_config)
+from mmhirivit.analysis.timing import time_calls
+from mmhirivit.cli import UsageError, add_trust_arg, run_cli
+from mmhirivit.deploy.detection_graph import (INPUT_NAMES, OUTPUT_NAMES,
                                               TRANSLATIONS,
-                                              TwoStageDetectorGraph)
-from mmhirivit.tools.detection_glue import (agree, as_arrays, describe, match,
-                                            open_session, to_original_image)
-from mmhirivit.tools.timing import time_calls
+                                              TwoStageDetectorGraph,
+                                              UnsupportedModelError)
+from mmhirivit.deploy.glue import (agree, as_arrays, describe, match,
+                                   open_session, to_original_image)
+from mmhirivit.models import HIRIViT, HRViT
+from mmhirivit.models.backbones.hirivit import MIN_INPUT_SIZE
 from mmhirivit.utils.checkpoint import load_checkpoint_file
 from mmhirivit.utils.files import atomic_output, check_output
 
@@ -67,7 +69,7 @@ OPSET = 18
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    archs = ', '.join(HIRIViT.arch_zoo)
+    archs = ', '.join([*HIRIViT.arch_zoo, *HRViT.arch_zoo])
     parser.add_argument('model', help=f'arch name ({archs}) or config file')
     parser.add_argument('out', help='the .onnx file to write (an existing '
                         'file or a symlink is replaced only with --force)')
@@ -107,13 +109,13 @@ class TensorOutputs(torch.nn.Module):
 
     def forward(self, inputs):
         if self.kind == 'segmenter':
-            logits = self.model._forward(inputs)
+            logits = self.model(inputs, mode='tensor')
             return F.interpolate(
                 logits, size=inputs.shape[2:], mode='bilinear',
                 align_corners=self.model.decode_head.align_corners)
         if self.kind == 'classifier':
             return self.model(inputs, mode='tensor')
-        return tuple(flatten(self.model._forward(inputs)))
+        return tuple(flatten(self.model(inputs, mode='tensor')))
 
 
 def flatten(outputs):
@@ -152,6 +154,9 @@ def build(model_arg, checkpoint, trust, cfg_options):
     if model_arg in HIRIViT.arch_zoo:
         model = inner = HIRIViT(arch=model_arg)
         names = [f'stage{i + 1}' for i in model.out_indices]
+    elif model_arg in HRViT.arch_zoo:
+        model = inner = HRViT(arch=model_arg)
+        names = [f'branch{i + 1}' for i in model.out_indices]
     elif osp.isfile(model_arg):
         cfg = read_config(model_arg)
         if cfg_options:
@@ -159,12 +164,16 @@ def build(model_arg, checkpoint, trust, cfg_options):
         inner = build_from_scratch(cfg)
         kind = kind_of(inner)
         if kind == 'two-stage detector':
-            model, names = TwoStageDetectorGraph(inner), OUTPUT_NAMES
+            try:
+                model, names = TwoStageDetectorGraph(inner), OUTPUT_NAMES
+            except UnsupportedModelError as err:
+                raise UsageError(str(err)) from None
         else:
             model, names = TensorOutputs(inner, kind), None
     else:
-        raise UsageError(f'{model_arg} is neither an arch '
-                         f'({", ".join(HIRIViT.arch_zoo)}) nor a config file')
+        archs = ', '.join([*HIRIViT.arch_zoo, *HRViT.arch_zoo])
+        raise UsageError(f'{model_arg} is neither an arch ({archs}) nor a '
+                         f'config file')
     if checkpoint:
         load_weights(inner, checkpoint, trust)
     model.eval()
@@ -182,7 +191,7 @@ def build(model_arg, checkpoint, trust, cfg_options):
 def load_weights(model, checkpoint, trust):
     state = load_checkpoint_file(checkpoint, trust=trust)
     state = state.get('state_dict', state)
-    if isinstance(model, HIRIViT):
+    if isinstance(model, (HIRIViT, HRViT)):
         state = {k[len('backbone.'):] if k.startswith('backbone.') else k: v
                  for k, v in state.items()}
     try:

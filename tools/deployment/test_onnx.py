@@ -5,7 +5,7 @@ model on the same images.
 The config's own test pipeline, data preprocessor, evaluator and MMEngine
 test loop run unchanged; only the model's step is the ONNX file in
 onnxruntime, with the boxes scaled back and the masks pasted by
-``mmhirivit.tools.detection_glue``. With ``--checkpoint`` the PyTorch
+``mmhirivit.deploy.glue``. With ``--checkpoint`` the PyTorch
 model of the config (as ``tools/test.py`` runs it) predicts each batch too:
 the tool prints both evaluations, and how the detections pair up (same
 label, box IoU >= 0.99, mask IoU >= 0.98), and fails when any image's
@@ -28,10 +28,10 @@ from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
 import mmhirivit  # noqa: F401  (registers the models)
-from mmhirivit.tools.cli import (UsageError, add_common_args, check_data,
-                                 load_config, missing_local, run_cli)
-from mmhirivit.tools.detection_glue import (agree, as_arrays, describe, match,
-                                            open_session, to_original_image)
+from mmhirivit.cli import UsageError, add_common_args, load_config, run_cli
+from mmhirivit.deploy.glue import (agree, as_arrays, describe, match,
+                                   open_session, to_original_image)
+from mmhirivit.engine.setup import check_data, missing_local
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 

@@ -11,7 +11,7 @@ writes ``data/toy/coco``, ``data/toy/ade/ADEChallengeData2016`` and
 import argparse
 import os.path as osp
 
-from mmhirivit.tools import toy_data
+from mmhirivit.datasets import toy_data
 
 WRITERS = dict(
     coco=(toy_data.write_coco, 'coco'),

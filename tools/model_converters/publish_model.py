@@ -17,8 +17,8 @@ unless --weights raw.
 """
 import argparse
 
-from mmhirivit.tools.cli import add_conversion_args, run_cli
-from mmhirivit.tools.convert import publish_checkpoint
+from mmhirivit.cli import add_conversion_args, run_cli
+from mmhirivit.converters.convert import publish_checkpoint
 
 
 def parse_args():

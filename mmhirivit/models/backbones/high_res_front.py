@@ -1,6 +1,5 @@
 """HIRI-ViT's five-stage, two-branch front in front of other backbones
 (paper §5.7, Table 9)."""
-from numbers import Integral
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -10,7 +9,10 @@ from mmengine.model import BaseModule, Sequential
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
 
-from .hirivit import HRBlock, HRStem, IRDSa, batch_norms_eval, freeze
+from .common import (batch_norms_eval, check_cp_policy, check_drop_path_rate,
+                     check_flag, check_frozen_stages, freeze, is_int,
+                     needs_grad, parse_flags, parse_out_indices, recompute)
+from .hirivit import HRBlock, HRStem, IRDSa
 
 LEVELS = 5
 
@@ -122,6 +124,11 @@ class HighResFront(BaseModule):
         drop_path_rate (float): Stochastic depth of the HR-blocks, increased
             linearly over them (the wrapped backbone has its own). Defaults
             to 0.
+        with_cp (bool | Sequence[bool]): Recompute the front (HR-stem,
+            HR-blocks, IRDS-a) in backward instead of keeping its
+            activations; one flag, alone or in a sequence (the front is one
+            stage; the wrapped backbone has its own ``with_cp``).
+        cp_policy (str): As HIRI-ViT's: ``'full'`` or ``'save_convs'``.
         norm_cfg (dict): Norm of the front. Defaults to ``dict(type='BN')``.
         act_cfg (dict): Activation of the front. Defaults to
             ``dict(type='GELU')``.
@@ -139,6 +146,8 @@ class HighResFront(BaseModule):
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.,
+                 with_cp: Union[bool, Sequence[bool]] = False,
+                 cp_policy: str = 'full',
                  norm_cfg: Dict = dict(type='BN'),
                  act_cfg: Dict = dict(type='GELU'),
                  init_cfg: Union[Dict, None] = None):
@@ -150,21 +159,17 @@ class HighResFront(BaseModule):
                 f'HighResFront cannot wrap {backbone.get("type")!r} ({name}): '
                 f'it knows where the stem is only in '
                 f'{", ".join(sorted(FITTERS))}.')
-        self.out_indices = self._parse_out_indices(out_indices)
-        if not (isinstance(frozen_stages, Integral)
-                and -1 <= frozen_stages <= LEVELS):
-            raise ValueError(f'frozen_stages must be an int in -1..{LEVELS}, '
-                             f'got {frozen_stages!r}')
-        if not (isinstance(front_depth, Integral) and front_depth > 0
+        self.out_indices = parse_out_indices(
+            out_indices, LEVELS, owner='HighResFront',
+            note='0: the front stage, 1-4: the wrapped stages')
+        check_frozen_stages(frozen_stages, LEVELS)
+        if not (is_int(front_depth) and front_depth > 0
                 and front_depth % 2 == 0):
             raise ValueError(f'front_depth must be a positive even int (HR-'
                              f'blocks come in pairs), got {front_depth!r}')
-        if not (isinstance(drop_path_rate, (int, float))
-                and 0 <= drop_path_rate < 1):
-            raise ValueError(f'drop_path_rate must be a number in [0, 1), '
-                             f'got {drop_path_rate!r}')
+        check_drop_path_rate(drop_path_rate)
         if front_channels is not None and not (
-                isinstance(front_channels, Integral) and front_channels > 0):
+                is_int(front_channels) and front_channels > 0):
             raise ValueError(f'front_channels must be a positive int or None '
                              f'(half the width it feeds), got '
                              f'{front_channels!r}')
@@ -179,21 +184,10 @@ class HighResFront(BaseModule):
         self.downsample = IRDSa(channels, width, ds_ratio, norm_cfg, act_cfg)
         self.body = body
         self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
+        self.norm_eval = check_flag('norm_eval', norm_eval)
+        [self.with_cp] = parse_flags('with_cp', with_cp, 1)
+        self.cp_policy = check_cp_policy(cp_policy)
         self._freeze_stages()
-
-    @staticmethod
-    def _parse_out_indices(out_indices):
-        if isinstance(out_indices, Integral):
-            out_indices = [out_indices]
-        parsed = sorted({i % LEVELS for i in out_indices
-                         if isinstance(i, Integral) and -LEVELS <= i < LEVELS})
-        if len(parsed) != len(out_indices):
-            raise ValueError(
-                f'out_indices must name each level at most once, from '
-                f'{-LEVELS}..{LEVELS - 1} (0: the front stage, 1-4: the '
-                f'wrapped stages), got {out_indices!r}')
-        return tuple(parsed)
 
     def _frozen_modules(self):
         groups = [[self.stem], [self.stage],
@@ -218,10 +212,18 @@ class HighResFront(BaseModule):
             batch_norms_eval(self)
         return self
 
+    def _run(self, module, x):
+        """``module(x)``, recomputed in backward with ``with_cp``."""
+        if self.with_cp and needs_grad(module, x):
+            return recompute(module, x, self.cp_policy)
+        return module(x)
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Return the maps of ``out_indices`` (NCHW, strides 4-64)."""
-        front = self.stage(self.stem(x))
-        levels = [front, *self.body(self.downsample(front))]
+        front = self._run(self.stem, x)
+        for block in self.stage:
+            front = self._run(block, front)
+        levels = [front, *self.body(self._run(self.downsample, front))]
         if len(levels) != LEVELS:
             raise RuntimeError(
                 f'the wrapped {type(self.body).__name__} returned '

@@ -11,21 +11,23 @@ leaves open is marked **ours** below, with the evidence it rests on
 (``docs/architecture.md`` gives the whole reconstruction).
 """
 from copy import deepcopy
-from numbers import Integral, Real
+from numbers import Real
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from mmcv.cnn import (ConvModule, build_activation_layer, build_norm_layer,
                       fuse_conv_bn)
 from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule, ModuleList, Sequential
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
+
+from .common import (batch_norms_eval, check_cp_policy, check_drop_path_rate,
+                     check_flag, check_frozen_stages, freeze, is_int,
+                     needs_grad, parse_flags, parse_out_indices, recompute)
 
 NUM_STAGES = 5
 STRIDES = (4, 8, 16, 32, 64)
@@ -37,15 +39,11 @@ MIN_INPUT_SIZE = 64
 FORMS = (4, 5)
 
 
-def _is_int(value):
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
 def _check_positive(values, length, name, what, integers=False):
     """Refuse ``values`` unless it is ``length`` positive numbers (ints if
     ``integers``), naming the argument, the value and what is allowed."""
     kind = 'ints' if integers else 'numbers'
-    is_number = _is_int if integers else (
+    is_number = is_int if integers else (
         lambda v: isinstance(v, Real) and not isinstance(v, bool))
     if not isinstance(values, Sequence) or isinstance(values, str) or len(
             values) != length or not all(
@@ -77,21 +75,6 @@ def _check_layer_cfgs(norm_cfg, act_cfg, init_cfg):
             isinstance(c, dict) and 'type' in c for c in cfgs):
         raise ValueError(f"init_cfg must be None, a dict with a 'type' or a "
                          f'list of them, got {init_cfg!r}')
-
-
-def freeze(modules):
-    """Put ``modules`` in eval mode and stop their parameters' gradients."""
-    for module in modules:
-        module.eval()
-        for param in module.parameters():
-            param.requires_grad = False
-
-
-def batch_norms_eval(model):
-    """Put every batch norm of ``model`` in eval mode (``norm_eval``)."""
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            m.eval()
 
 
 def _conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
@@ -500,124 +483,55 @@ class IRDSb(BaseModule):
 
 @MODELS.register_module()
 class HIRIViT(BaseModule):
-    """HIRI-ViT backbone (Yao et al., TPAMI 2024, arXiv 2403.11999).
+    """HIRI-ViT backbone (Yao et al., TPAMI 2024, arXiv 2403.11999, §4.6).
 
-    Five stages at strides 4, 8, 16, 32 and 64 after an HR-stem: HR-blocks in
-    stages 1-2, CFFN blocks in stage 3, Transformer blocks (global MHA + CFFN)
-    in stages 4-5; IRDS-a before stages 2-3 and IRDS-b before stages 4-5
-    (paper §4.6). "BN for the first three stages of high-resolution input,
-    LN for the last two stages of low-resolution input; we also replaced LN
-    by BN in the CFFN blocks" (§4.4): BN in the stem, stages 1-3 and before
-    every CFFN; LN in IRDS-b, before attention and on the outputs of stages
-    4-5.
-
-    At twice the usual image size, stages 2-5 (``out_indices=(1, 2, 3, 4)``,
-    the default) give the feature-map sizes a four-stage backbone's C2-C5
-    give at the usual size, which is how the dense-prediction configs use it.
-
-    **The four-stage form** (``num_stages=4``, **ours**) is the network for
-    224 inputs: the HR-stem brings the image to stride 4 at the width of
-    stage 2, and stages 2-5 follow at strides 4-32, so at 224 they see the
-    grids they see at 448 in the five-stage form and cost about the same.
-    The paper's 224 figures cannot come from the five-stage network, which
-    grows about 2.9x from 224 to 384: Fig. 1 puts HIRI-ViT at 8.2 GFLOPs at
-    224 and 9.3 at 384, and L runs at 660 img/s at 224, about twice
-    MaxViT-L's 241 at 448. Stage numbering, ``out_indices`` and weight names
-    stay those of the five-stage form (stage 1 is absent), so the weights of
-    stages 2-5 are shared by both forms.
-
-    What the paper's text fixes about the arch zoo, and the zoo obeys:
-
-    - The CFFN-type stages expand more than the Transformer stages: removing
-      MHA from the early stages of the four-stage baseline went with
-      "enlarging the channel expansion of the CFFN" (§5.4, Table 7 row 3).
-      The zoo's ``mlp_ratios`` are 8 in stages 1-3 and 4 in stages 4-5, the
-      ratios of the authors' four-stage siblings Wave-ViT and Dual-ViT
-      (8, 8, 4, 4 over their stages 1-4).
-    - "Each CFFN in the first two stages is replaced by two stacked
-      HR-blocks" (§5.4, Table 7 row 10): ``depths[0]`` and ``depths[1]``
-      count HR-blocks and must be even.
-    - Stages 2-5 at 448 play the roles of the four-stage baseline's stages
-      1-4 at 224 (§5.4, "four stages -> five stages").
-
-    - Stage 4 of S holds 8-10 blocks of global attention: the four-stage
-      baseline costs 4.7 GFLOPs at 224 and 21.5 fed 448 directly (§5.4,
-      Table 7 row 7). All but unreduced attention grows 4x and attention
-      products 16x, so (21.5 - 4 x 4.7) / 12 = 0.22 GFLOPs go to global
-      attention at 224, 2 x 196² x 320 = 25 M a block at width 320 on the
-      14x14 tokens of its stride 16, which is HIRI-ViT's stage 4 at 448.
-
-    **Ours** (Table 1 is missing): stages 2-5 take the widths, heads (32
-    channels) and MLP ratios of the authors' siblings' S/B/L (Wave-ViT,
-    Dual-ViT: 64-128-320-448, 64-128-320-512, 96-192-384-512) and stage 1
-    half the width of stage 2. Depths follow the siblings' stages 1-4 (S
-    3-4-6-3, B 3-4-12-3, L 3-6-18-3): stage 2 has two HR-blocks per sibling
-    block (3 -> 6), stage 1 one pair, stages 3 and 5 the siblings' second
-    and fourth depths, and stage 4 the siblings' third depth x 1.5 (6 -> 9,
-    12 -> 18, 18 -> 27), the row-7 arithmetic above for S. Measured with
-    ``tools/analysis_tools/calibrate_zoo.py``, S then costs 5.0 GFLOPs at
-    448 (the paper's ~5.0), L lies above 11.7 and below MaxViT-L's 43.9.
-    Stage 3 takes CFFN blocks because a CFFN stage 3 "keeps accuracy and
-    lowers GFLOPs" against a Transformer one (§5.5, Table 8 row 4). ``'t'``
-    is ours, for CPU demos and tests. Heads are ``head_dim`` (**ours**: 32,
-    as in the siblings) channels wide.
+    An :class:`HRStem`, then five stages at strides 4-64: :class:`HRBlock`
+    pairs in stages 1-2, :class:`CFFNBlock` in stage 3,
+    :class:`TransformerBlock` (global MHA + CFFN) in stages 4-5, joined by
+    :class:`IRDSa` and :class:`IRDSb`; BN in the high-resolution parts, LN
+    in stages 4-5 (§4.4). At twice the usual image size, stages 2-5
+    (``out_indices=(1, 2, 3, 4)``) give the maps a four-stage backbone's
+    C2-C5 give at the usual size. ``num_stages=4`` (**ours**) is the form
+    for 224 inputs: no stage 1, stages 2-5 at strides 4-32. The zoo is a
+    reconstruction (Table 1 is missing): docs/architecture.md gives the
+    evidence for every **ours** choice.
 
     Args:
-        arch (str | dict): ``'t'``/``'tiny'``, ``'s'``/``'small'``,
-            ``'b'``/``'base'``, ``'l'``/``'large'``, or a dict with exactly
-            the keys ``embed_dims`` (positive ints, those of stages 4-5
-            divisible by ``head_dim``), ``depths`` (positive ints, even in
-            stages 1-2) and ``mlp_ratios`` (positive numbers), each a
-            sequence of five values (one per stage; the four-stage form
-            has no stage 1 and does not use its values). Defaults to ``'s'``.
-        num_stages (int): 5, the paper's network, or 4, its four-stage form
-            for 224 inputs (**ours**, see above). Defaults to 5.
-        in_channels (int): Input image channels. Defaults to 3.
-        out_indices (int | Sequence[int]): Stages (0-based, negatives count
-            from the end; 1-4 in the four-stage form) whose outputs are
-            returned. Defaults to ``(1, 2, 3, 4)``.
-        frozen_stages (int): ``-1`` freezes nothing, ``0`` the HR-stem, and
-            ``k`` in 1..5 the stem and stages 1..k, each with the down-sampling
-            layer that leads into it (stage 1 is absent in the four-stage
-            form). Frozen parts get ``requires_grad=False`` and stay in eval
-            mode (BN running stats untouched). Defaults to -1.
-        norm_eval (bool): Keep every BN layer in eval mode during training.
-            Defaults to False.
-        drop_path_rate (float): Stochastic depth rate in [0, 1), increased
-            linearly over all blocks of all stages. Defaults to 0.
-        with_cp (bool): Use gradient checkpointing per block (same outputs
-            and gradients, less memory). Defaults to False.
-        channels_last (bool): **Ours**, speed only: run the network in the
-            channels-last memory format, which keeps oneDNN (CPU) and cuDNN
-            on their fast kernels for the 1x1 and depthwise convs and makes
-            the token layout of stages 4-5 free; outputs come back in the
-            usual contiguous NCHW layout. Weights and outputs are those of
-            the NCHW network (up to fp32 rounding). Defaults to True.
-        out_norms (bool | Sequence[bool]): Add a norm layer (``norm_cfg``) to
-            each output, or to the outputs whose flag is true (one flag per
-            ``out_indices`` entry). Defaults to True.
-        head_dim (int): Channels per attention head in stages 4-5.
-            Defaults to 32.
-        window_size (Sequence[int | None], optional): **Ours**, beyond the
-            paper, for detection-scale inputs: the attention window (tokens
-            per side) of stages 4 and 5, None for global attention in a
-            stage. ``(14, 7)`` gives each window the token grid a 448 input
-            has, so ImageNet weights see windows of the size they were
-            trained on (windowing adds no parameters). Defaults to None:
-            global attention everywhere, as the paper.
+        arch (str | dict): ``'t'``, ``'s'``, ``'b'``, ``'l'`` (or their long
+            names), or a dict with exactly ``embed_dims``, ``depths`` (even
+            in stages 1-2) and ``mlp_ratios``, five values each.
+        num_stages (int): 5 (the paper) or 4 (the form for 224).
+        in_channels (int): Input channels. Defaults to 3.
+        out_indices (int | Sequence[int]): Stages to return, 0-based,
+            negatives from the end. Defaults to ``(1, 2, 3, 4)``.
+        frozen_stages (int): -1 nothing, 0 the stem, k the stem and stages
+            1..k with their down-sampling; frozen parts stay in eval mode.
+        norm_eval (bool): Keep every BN in eval mode while training.
+        drop_path_rate (float): Stochastic depth in [0, 1), rising linearly
+            over all blocks.
+        with_cp (bool | Sequence[bool]): Recompute in backward instead of
+            keeping activations (same outputs and gradients, less memory,
+            more time): for every stage, or one flag per stage present
+            (five, or four in the four-stage form). A stage's flag covers
+            its down-sampling layer, and the first stage's the stem.
+        cp_policy (str): What a recomputed stage keeps: ``'full'`` (only
+            each block's input) or ``'save_convs'`` (also convolution
+            outputs). Defaults to ``'full'``.
+        channels_last (bool): Run in the channels-last memory format (same
+            weights and outputs, faster convs on CPU). Defaults to True.
+        out_norms (bool | Sequence[bool]): A norm on each output, or per
+            output.
+        head_dim (int): Channels per attention head. Defaults to 32.
+        window_size (Sequence[int | None], optional): **Ours**: attention
+            windows of stages 4 and 5 (None: global, the paper).
         global_blocks (Sequence[Sequence[int]]): With ``window_size``, the
-            blocks (indices within stage 4, then stage 5; negatives count
-            from the end) that keep global attention, as ViTDet keeps a few
-            to join the windows. Defaults to ``((), ())``.
-        ds_ratios (Sequence[float]): Expansion ratios of the four IRDS
-            layers (**ours**). Defaults to ``(2, 2, 4, 4)``.
-        norm_cfg (dict): Config of the batch norm of the stem, stages 1-3
-            and every CFFN (one of ``BN``, ``SyncBN``, ...); stages 4-5 use
-            LN otherwise (§4.4). Defaults to ``dict(type='BN')``.
-        act_cfg (dict): Config of the activations. Defaults to
-            ``dict(type='GELU')``.
-        init_cfg (dict | list[dict], optional): Initialisation config, e.g.
-            ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+            blocks of stages 4 and 5 that stay global.
+        ds_ratios (Sequence[float]): Expansion of the four IRDS layers
+            (**ours**). Defaults to ``(2, 2, 4, 4)``.
+        norm_cfg (dict): The batch norm (BN, SyncBN, ...).
+        act_cfg (dict): The activation. Defaults to GELU.
+        init_cfg (dict | list[dict], optional): E.g. ``dict(type=
+            'Pretrained', checkpoint=..., prefix='backbone.')``.
     """
 
     arch_zoo = {
@@ -652,7 +566,8 @@ class HIRIViT(BaseModule):
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.,
-                 with_cp: bool = False,
+                 with_cp: Union[bool, Sequence[bool]] = False,
+                 cp_policy: str = 'full',
                  channels_last: bool = True,
                  out_norms: Union[bool, Sequence[bool]] = True,
                  head_dim: int = 32,
@@ -673,10 +588,10 @@ class HIRIViT(BaseModule):
             ]
         super().__init__(init_cfg=init_cfg)
         self.deploy = False  # switch_to_deploy() folds BN for inference
-        if not _is_int(head_dim) or head_dim < 1:
+        if not is_int(head_dim) or head_dim < 1:
             raise ValueError(
                 f'head_dim must be a positive int, got {head_dim!r}')
-        self.arch_settings = self._parse_arch(arch)
+        self.arch_settings = self.parse_arch(arch)
         dims = self.arch_settings['embed_dims']
         depths = self.arch_settings['depths']
         ratios = self.arch_settings['mlp_ratios']
@@ -685,10 +600,10 @@ class HIRIViT(BaseModule):
                 raise ValueError(
                     f'embed_dims[{i}]={dims[i]} must be divisible by '
                     f'head_dim={head_dim} (attention stages 4-5).')
-        if not _is_int(in_channels) or in_channels < 1:
+        if not is_int(in_channels) or in_channels < 1:
             raise ValueError(
                 f'in_channels must be a positive int, got {in_channels!r}')
-        if not _is_int(num_stages) or num_stages not in FORMS:
+        if not is_int(num_stages) or num_stages not in FORMS:
             raise ValueError(
                 f'num_stages must be one of {FORMS} (5: the paper\'s '
                 f'network; 4: its four-stage form for 224 inputs), got '
@@ -698,24 +613,18 @@ class HIRIViT(BaseModule):
         first = NUM_STAGES - num_stages
         _check_positive(ds_ratios, NUM_STAGES - 1, 'ds_ratios',
                         'one per IRDS layer')
-        if not isinstance(drop_path_rate, Real) or isinstance(
-                drop_path_rate, bool) or not 0 <= drop_path_rate < 1:
-            raise ValueError(f'drop_path_rate must be a number in [0, 1), '
-                             f'got {drop_path_rate!r}')
-        for name, flag in (('norm_eval', norm_eval), ('with_cp', with_cp),
-                           ('channels_last', channels_last)):
-            if not isinstance(flag, bool):
-                raise TypeError(f'{name} must be True or False, got {flag!r}')
+        check_drop_path_rate(drop_path_rate)
         self.in_channels = in_channels
-        self.out_indices = self._parse_out_indices(out_indices, first)
-        if not _is_int(frozen_stages) or not (
-                -1 <= frozen_stages <= NUM_STAGES):
-            raise ValueError(f'frozen_stages must be an int in -1..'
-                             f'{NUM_STAGES}, got {frozen_stages!r}')
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
-        self.channels_last = channels_last
+        self.out_indices = parse_out_indices(
+            out_indices, NUM_STAGES, first, owner='HIRI-ViT',
+            note='stage 1, index 0, is absent in the four-stage form'
+            if first else '')
+        self.frozen_stages = check_frozen_stages(frozen_stages, NUM_STAGES)
+        self.norm_eval = check_flag('norm_eval', norm_eval)
+        self.with_cp = (False, ) * first + parse_flags(
+            'with_cp', with_cp, num_stages)
+        self.cp_policy = check_cp_policy(cp_policy)
+        self.channels_last = check_flag('channels_last', channels_last)
         self.out_channels = tuple(dims[i] for i in self.out_indices)
         self.strides = tuple(STRIDES[i] >> first for i in self.out_indices)
         self.min_input_size = MIN_INPUT_SIZE >> first
@@ -787,7 +696,7 @@ class HIRIViT(BaseModule):
         windows = [[None] * depth for depth in depths]
         if not isinstance(global_blocks, Sequence) or len(
                 global_blocks) != len(attention) or not all(
-                    isinstance(b, Sequence) and all(_is_int(i) for i in b)
+                    isinstance(b, Sequence) and all(is_int(i) for i in b)
                     for b in global_blocks):
             raise ValueError(f'global_blocks must be two sequences of block '
                              f'indices (stage 4, stage 5), got '
@@ -800,7 +709,7 @@ class HIRIViT(BaseModule):
             return windows
         if not isinstance(window_size, Sequence) or len(window_size) != len(
                 attention) or not all(
-                    w is None or (_is_int(w) and w > 0) for w in window_size):
+                    w is None or (is_int(w) and w > 0) for w in window_size):
             raise ValueError(f'window_size must be None or two entries '
                              f'(stage 4, stage 5), each a positive int or '
                              f'None (global), got {window_size!r}')
@@ -818,7 +727,10 @@ class HIRIViT(BaseModule):
         return windows
 
     @classmethod
-    def _parse_arch(cls, arch):
+    def parse_arch(cls, arch):
+        """The settings of ``arch`` (a name of :attr:`arch_zoo` or a custom
+        dict, checked): a dict of ``embed_dims``, ``depths`` and
+        ``mlp_ratios``, five values each."""
         if isinstance(arch, str):
             key = arch.lower()
             if key not in cls.arch_zoo:
@@ -847,35 +759,6 @@ class HIRIViT(BaseModule):
                     f'stage {i + 1} stacks HR-blocks in pairs (two per CFFN '
                     f'they replace, paper §5.4).')
         return {k: list(v) for k, v in arch.items()}
-
-    @staticmethod
-    def _parse_out_indices(out_indices, first=0):
-        if isinstance(out_indices, Integral):
-            out_indices = [out_indices]
-        if not isinstance(out_indices, Sequence) or isinstance(
-                out_indices, str) or not out_indices:
-            raise TypeError(f'out_indices must be an int or a non-empty '
-                            f'sequence of ints, got {out_indices!r}')
-        parsed = []
-        for index in out_indices:
-            if not isinstance(index, Integral):
-                raise TypeError(f'out_indices entries must be ints, got '
-                                f'{index!r} in {out_indices!r}')
-            if not first - NUM_STAGES <= index < NUM_STAGES or (
-                    0 <= index < first):
-                allowed = f'{-NUM_STAGES}..{NUM_STAGES - 1}' if not first \
-                    else (f'{first - NUM_STAGES}..-1 and {first}..'
-                          f'{NUM_STAGES - 1} (stage 1, index 0, is absent in '
-                          f'the four-stage form)')
-                raise ValueError(
-                    f'out_indices entry {index!r} is invalid: this HIRI-ViT '
-                    f'has {NUM_STAGES - first} stages, allowed are '
-                    f'{allowed}.')
-            parsed.append(index % NUM_STAGES)
-        if len(set(parsed)) != len(parsed):
-            raise ValueError(f'out_indices {out_indices!r} names a stage '
-                             f'twice.')
-        return tuple(sorted(parsed))
 
     def _frozen_modules(self):
         if self.frozen_stages >= 0:
@@ -980,9 +863,21 @@ class HIRIViT(BaseModule):
                 f'HIRI-ViT needs inputs of at least {size}x{size} (its '
                 f'largest stride), got {tuple(x.shape[-2:])}.')
 
-    def _run(self, module, x):
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(module, x, use_reentrant=False)
+    def recomputed(self):
+        """The modules recomputed in backward under ``with_cp`` (each keeps
+        only its input): the stem with the first stage's flag, each
+        flagged stage's down-sampling layer and blocks."""
+        parts = [self.stem] if self.with_cp[NUM_STAGES -
+                                            self.num_stages] else []
+        for i in range(NUM_STAGES):
+            if self.with_cp[i]:
+                parts += [self.downsamples[i], *self.stages[i]]
+        return parts
+
+    def _run(self, module, x, stage):
+        """``module(x)``, recomputed in backward if ``stage`` is."""
+        if self.with_cp[stage] and needs_grad(module, x):
+            return recompute(module, x, self.cp_policy)
         return module(x)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -991,12 +886,12 @@ class HIRIViT(BaseModule):
         self._check_input(x)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        x = self.stem(x)
+        x = self._run(self.stem, x, NUM_STAGES - self.num_stages)
         outs = []
         for i in range(NUM_STAGES):
-            x = self.downsamples[i](x)
+            x = self._run(self.downsamples[i], x, i)
             for block in self.stages[i]:
-                x = self._run(block, x)
+                x = self._run(block, x, i)
             if i in self.out_indices:
                 outs.append(getattr(self, f'norm{i}')(x).contiguous())
         return tuple(outs)

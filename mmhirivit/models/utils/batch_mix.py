@@ -46,10 +46,11 @@ class BatchMix:
         """
         n = clean.size(0)
         if augment is None:
-            return cls(clean, torch.arange(n), 1.)
+            return cls(clean, torch.arange(n, device=clean.device), 1.)
         cls.check_supported(augment)
         lam = float(np.random.beta(augment.alpha, augment.alpha))
-        index = torch.randperm(n)
+        # Drawn on the CPU, as mmpretrain's Mixup and CutMix draw it.
+        index = torch.randperm(n).to(clean.device)
         if isinstance(augment, CutMix):
             box, lam = augment.cutmix_bbox_and_lam(clean.shape[-2:], lam)
             return cls(clean, index, float(lam), tuple(int(v) for v in box))
