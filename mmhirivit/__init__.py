@@ -6,12 +6,12 @@ checkpoints are loaded safely through :mod:`mmhirivit.utils.checkpoint`.
 """
 from .engine import (AtomicCheckpointRunner, EMADistillHook, ResumeCheckHook,
                      RNGStateHook, build_runner)
-from .models import (EMADistillClassifier, HighResFront, HIRIViT,
+from .models import (EMADistillClassifier, HighResFront, HIRIViT, HRViT,
                      InstanceSegTTAModel, MixRecordingDataPreprocessor)
 from .version import __version__
 
 __all__ = [
-    'HIRIViT', 'HighResFront', 'EMADistillClassifier',
+    'HIRIViT', 'HighResFront', 'HRViT', 'EMADistillClassifier',
     'MixRecordingDataPreprocessor', 'InstanceSegTTAModel', 'EMADistillHook',
     'ResumeCheckHook', 'RNGStateHook', 'AtomicCheckpointRunner',
     'build_runner', '__version__'

@@ -1,9 +1,9 @@
-from .backbones import HighResFront, HIRIViT
+from .backbones import HighResFront, HIRIViT, HRViT
 from .classifiers import EMADistillClassifier
 from .data_preprocessors import MixRecordingDataPreprocessor
 from .test_time_augs import InstanceSegTTAModel
 
 __all__ = [
-    'HIRIViT', 'HighResFront', 'EMADistillClassifier',
+    'HIRIViT', 'HighResFront', 'HRViT', 'EMADistillClassifier',
     'MixRecordingDataPreprocessor', 'InstanceSegTTAModel'
 ]

@@ -1,7 +1,8 @@
 """model-index.yml and metafile.yml stay in step with configs/, both ways:
 every config a user trains has its entry, every entry its config, and what
 an entry states (data, schedule, tasks, parameters) is what the config
-builds. The toy demo configs are not models of the zoo and have none."""
+builds. The demo configs (toy data, two photographs) and the Fashion-MNIST
+study are not models of the zoo and have none."""
 import glob
 import os.path as osp
 
@@ -10,7 +11,8 @@ import torch
 import yaml
 from helpers import repo_path
 
-from mmhirivit.tools.configs import build_from_config, read_config
+from mmhirivit.analysis.builders import build_from_config
+from mmhirivit.utils.config import read_config
 
 DATA = {'CocoDataset': 'COCO', 'ADE20KDataset': 'ADE20K',
         'ImageNet': 'ImageNet-1k'}
@@ -19,11 +21,12 @@ METAFILES = {
     'metafile.yml': ('configs', 'HIRI-ViT'),
     'configs/highres_front/metafile.yml': ('configs/highres_front',
                                            'HIRI-ViT front'),
+    'configs/hrvit/metafile.yml': ('configs/hrvit', 'HRViT'),
 }
 ZOO_CONFIGS = sorted(
     osp.relpath(p, repo_path()) for folder, _ in METAFILES.values()
     for p in glob.glob(repo_path(folder, '*.py'))
-    if not p.endswith('_toy.py'))
+    if not p.endswith(('_toy.py', '_photos.py')))
 
 
 def _entries():
@@ -83,3 +86,16 @@ def test_entry_states_what_the_config_builds(config):
         model = build_from_config(cfg)
     params = sum(p.numel() for p in model.parameters()) / 1e6
     assert meta['Parameters'] == pytest.approx(params, abs=0.01)
+
+
+def test_hrvit_builds_the_published_parameter_counts():
+    """HRViT is written anew from its paper's design: every config with a
+    published row has its parameter count within 1% of it (FLOPs:
+    docs/hrvit.md)."""
+    published = [(config, entry['Metadata'])
+                 for config, entry in _entries().items()
+                 if 'Published' in entry['Metadata']]
+    assert len(published) == 9
+    for config, meta in published:
+        assert meta['Parameters'] == pytest.approx(
+            meta['Published']['Parameters'], rel=0.01), config

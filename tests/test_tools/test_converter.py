@@ -8,8 +8,8 @@ import torch
 import torchvision
 from helpers import error_line, run_tool
 
-from mmhirivit.models import HIRIViT
-from mmhirivit.tools.configs import build_classifier
+from mmhirivit.analysis.builders import build_classifier
+from mmhirivit.models import HIRIViT, HRViT
 
 TOOL = 'model_converters/hirivit_to_backbone.py'
 
@@ -97,6 +97,26 @@ def test_custom_arch_by_json(tmp_path):
     assert meta['arch'] == arch
 
 
+def test_hrvit_classifier_to_dense_backbone(tmp_path, capsys):
+    """An HRViT ImageNet classifier (HRNetV2 head) becomes the backbone
+    weights configs/hrvit's dense configs load; the arch is found from the
+    shapes."""
+    torch.manual_seed(0)
+    backbone = HRViT(arch='b1')
+    src, dst = tmp_path / 'in1k.pth', tmp_path / 'backbone.pth'
+    torch.save({'state_dict': {
+        **{f'backbone.{k}': v for k, v in backbone.state_dict().items()},
+        'head.fc.weight': torch.zeros(1000, 2048)}}, src)
+    run_tool(TOOL, src, dst)
+    assert 'HRViT-b1 backbone' in capsys.readouterr().out
+    loaded = HRViT(arch='b1', init_cfg=dict(type='Pretrained',
+                                            checkpoint=str(dst),
+                                            prefix='backbone.'))
+    loaded.init_weights()
+    for name, tensor in backbone.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
+
+
 def test_four_stage_form(tmp_path, capsys):
     """Weights of the four-stage form (a 224 model) are detected as such
     and the tool says how to use them."""
@@ -121,7 +141,7 @@ def _truncated(weights, path):
     ('text', 'src.pth: not a PyTorch checkpoint'),
     ('truncated', 'src.pth: truncated or damaged'),
     ('list', 'holds a list, not a checkpoint dict'),
-    ('resnet', 'src.pth: does not hold HIRI-ViT weights'),
+    ('resnet', 'src.pth: does not hold HIRI-ViT or HRViT weights'),
     ('no_weights', 'no weights found'),
     ('ema_missing', 'no EMA weights'),
     ('bare_flag', 'drop --weights'),

@@ -1,5 +1,6 @@
 """Cost, latency and peak memory of HIRI-ViT-S against Swin-T (mmdet),
-ConvNeXt-T (mmpretrain) and PVTv2-b2 (mmdet), side by side, over input sizes;
+ConvNeXt-T (mmpretrain), PVTv2-b2 (mmdet) and HRViT-b1/b2/b3 (its
+high-resolution peer), side by side, over input sizes;
 and of PVTv2-b2, DaViT-T and HRNet-W18 with and without HIRI-ViT's front
 (``-HR``: ``mmhirivit.HighResFront``, paper §5.7).
 
@@ -15,7 +16,7 @@ Peak memory is the CUDA allocator's peak on a GPU; on the CPU (Linux) it is
 the peak resident-set growth of one forward pass (VmHWM after resetting it
 through /proc/self/clear_refs), each measured in a fresh process because the
 CPU allocator keeps no peak statistic. GFLOPs are multiply-accumulates as
-``mmhirivit.tools.complexity`` counts them, with the attention products
+``mmhirivit.analysis.complexity`` counts them, with the attention products
 counted and skipped (OpenMMLab's module-hook convention). The ratio columns
 are to the first model. Below the tables, HIRI-ViT-S at twice each size is
 set against Swin-T at that size, and each ``-HR`` model at twice each size
@@ -30,6 +31,8 @@ Example (docs/benchmarks.md)::
     python tools/analysis_tools/benchmark_backbone.py --sizes 224 448 \
         --threads 2 --models PVTv2-b2 PVTv2-b2-HR DaViT-T DaViT-T-HR \
         HRNet-W18 HRNet-W18-HR
+    python tools/analysis_tools/benchmark_backbone.py --sizes 224 448 \
+        --threads 2 1 --models HIRI-ViT-S HRViT-b2 HRViT-b3 Swin-T
 """
 import argparse
 import multiprocessing as mp
@@ -38,10 +41,10 @@ from contextlib import nullcontext
 
 import torch
 
-import mmhirivit  # noqa: F401  (registers HIRIViT)
-from mmhirivit.tools.complexity import complexity
-from mmhirivit.tools.memory import peak_memory
-from mmhirivit.tools.timing import describe_device, time_calls
+import mmhirivit  # noqa: F401  (registers HIRIViT and HRViT)
+from mmhirivit.analysis.complexity import complexity
+from mmhirivit.analysis.memory import peak_memory
+from mmhirivit.analysis.timing import describe_device, time_calls
 
 HIRIVIT_S = dict(type='mmhirivit.HIRIViT', arch='s', out_indices=(1, 2, 3, 4))
 PVTV2_B2 = dict(type='mmdet.PyramidVisionTransformerV2', embed_dims=64,
@@ -71,13 +74,16 @@ MODELS = {
     'DaViT-T-HR': _front(DAVIT_T),
     'HRNet-W18': HRNET_W18,
     'HRNet-W18-HR': _front(HRNET_W18),
+    **{f'HRViT-{arch}': dict(type='mmhirivit.HRViT', arch=arch)
+       for arch in ('b1', 'b2', 'b3')},
 }
 DEFAULT_MODELS = ['HIRI-ViT-S', 'HIRI-ViT-S-NCHW', 'Swin-T', 'ConvNeXt-T',
                   'PVTv2-b2']
 DEPLOYED = {'HIRI-ViT-S'}  # BN folded for inference (switch_to_deploy)
 # Each model at twice the input size against the other at the size: HIRI-ViT
 # against Swin-T, and each backbone behind the front against itself.
-PAIRS = [('HIRI-ViT-S', 'Swin-T'), ('PVTv2-b2-HR', 'PVTv2-b2'),
+PAIRS = [('HIRI-ViT-S', 'Swin-T'), ('HIRI-ViT-S', 'HRViT-b2'),
+         ('HIRI-ViT-S', 'HRViT-b3'), ('PVTv2-b2-HR', 'PVTv2-b2'),
          ('DaViT-T-HR', 'DaViT-T'), ('HRNet-W18-HR', 'HRNet-W18')]
 # Input sizes must be multiples of the largest stride: 64 behind the front
 # (DaViT's down-sampling refuses odd grids); the others pad or round.

@@ -1,4 +1,5 @@
-"""Convert an ImageNet-pretraining checkpoint to HIRI-ViT backbone weights.
+"""Convert an ImageNet-pretraining checkpoint to backbone weights (HIRI-ViT,
+HRViT, or HIRI-ViT's front around another backbone).
 
 The output is what the COCO and ADE20K configs load through
 ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``::
@@ -7,7 +8,9 @@ The output is what the COCO and ADE20K configs load through
         work_dirs/hirivit_s_in1k_448/epoch_300.pth \\
         checkpoints/hirivit_s_in1k_448_backbone.pth
 
-It also takes the checkpoints of the ``mmhirivit.HighResFront`` configs
+It also takes the checkpoints of the HRViT configs
+(``configs/hrvit/hrvit_*_in1k_224.py``, for ``configs/hrvit``'s dense
+configs) and of the ``mmhirivit.HighResFront`` configs
 (``configs/highres_front/*_in1k_448.py``), whose weights it writes as they
 are.
 
@@ -19,8 +22,8 @@ arch is detected from the tensor shapes unless --arch is given.
 """
 import argparse
 
-from mmhirivit.tools.cli import add_conversion_args, run_cli
-from mmhirivit.tools.convert import FRONT, convert_to_backbone
+from mmhirivit.cli import add_conversion_args, run_cli
+from mmhirivit.converters.convert import FRONT, convert_to_backbone
 
 
 def parse_args():
@@ -31,8 +34,9 @@ def parse_args():
     parser.add_argument('src', help='ImageNet-pretraining checkpoint')
     parser.add_argument('dst', help='backbone weights to write')
     parser.add_argument(
-        '--arch', help="arch name (t, s, b, l) or a JSON dict of a custom "
-        "arch; detected from the weights when omitted")
+        '--arch', help="arch name (HIRI-ViT: t, s, b, l; HRViT: b1, b2, b3) "
+        "or a JSON dict of a custom arch; detected from the weights when "
+        "omitted")
     add_conversion_args(parser)
     return parser.parse_args()
 
@@ -46,7 +50,7 @@ def main():
         print(f'not backbone weights, left out ({len(dropped)}): '
               f'{", ".join(dropped)}')
     name = meta['arch'] if meta['arch'] == FRONT else \
-        f'HIRI-ViT-{meta["arch"]}'
+        f'{meta["backbone"]}-{meta["arch"]}'
     print(f'wrote {args.dst}: {name} backbone, {meta["weights"]} weights '
           f'from {meta["source"]} [{meta["source_entry"]}]')
     if meta.get('num_stages') == 4:
