@@ -2,7 +2,7 @@
 # about a minute when it is already there; see tools/setup_env.sh).
 PY := .venv/bin/python
 
-.PHONY: setup demo test
+.PHONY: setup demo test data
 
 setup:
 	bash tools/setup_env.sh
@@ -12,3 +12,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest tests --durations=10
+
+# Fashion-MNIST for configs/fashion_mnist (Debian's package, then unzipped
+# into data/fashion_mnist); apt-get needs root.
+FMNIST_DEB := /usr/share/datasets/fashion-mnist
+data: setup
+	@test -f $(FMNIST_DEB)/train-images-idx3-ubyte.gz || \
+		(apt-get update && apt-get install -y dataset-fashion-mnist)
+	$(PY) tools/misc/prepare_fashion_mnist.py data/fashion_mnist

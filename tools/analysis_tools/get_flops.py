@@ -2,7 +2,7 @@
 them) of HIRI-ViT backbones, classifiers or any config, in both conventions:
 with the attention products (q k^T, attn v) counted, and skipped as
 OpenMMLab's module-hook counter and the papers' detection tables count
-(``mmhirivit.tools.complexity``).
+(``mmhirivit.analysis.complexity``).
 
 Examples::
 
@@ -25,11 +25,11 @@ import sys
 
 import torch
 
+from mmhirivit.analysis.builders import (build_classifier, build_for_counting,
+                                         tensor_mode_inputs)
+from mmhirivit.analysis.complexity import CONVENTIONS, complexity
 from mmhirivit.models import HIRIViT
 from mmhirivit.models.backbones.hirivit import NUM_STAGES
-from mmhirivit.tools.complexity import CONVENTIONS, complexity
-from mmhirivit.tools.configs import (build_classifier, build_for_counting,
-                                     tensor_mode_inputs)
 
 
 def parse_args():
@@ -93,6 +93,11 @@ def build(name, classifier, num_stages=NUM_STAGES):
     return model.eval(), stages
 
 
+def gflops(flops):
+    """GFLOPs with two decimals, four below 1 GFLOP."""
+    return f'{flops / 1e9:.{2 if flops >= 1e9 else 4}f}'
+
+
 def main():
     args = parse_args()
     shapes = shapes_from_args(args)
@@ -116,7 +121,7 @@ def main():
                     complexity(model, tensor_mode_inputs(model, h, w),
                                stages))
         print(f'| {name} | {results[0]["params"] / 1e6:.2f} | ' + ' | '.join(
-            f'{r[key] / 1e9:.2f}' for r in results
+            gflops(r[key]) for r in results
             for key in ('flops', 'flops_skipped')) + ' |', flush=True)
         if args.breakdown:
             breakdowns.append((name, shapes, results))
