@@ -82,8 +82,6 @@ def test_frozen_stages_follow_the_levels():
     # The same rules as HIRI-ViT's (models/backbones/common.py).
     (dict(backbone=WRAPPED['hrnet-w18'], drop_path_rate=True),
      ['drop_path_rate', '[0, 1)', 'True']),
-    (dict(backbone=WRAPPED['hrnet-w18'], cp_policy='none'),
-     ['cp_policy', "'none'"]),
 ])
 def test_bad_settings_name_the_value(kwargs, words):
     with pytest.raises(ValueError) as info:

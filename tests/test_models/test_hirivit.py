@@ -209,7 +209,6 @@ def test_custom_arch_and_long_names():
     (dict(with_cp=(True, False)), TypeError, ['with_cp', '5 of them']),
     (dict(num_stages=4, with_cp=(True, ) * 5), TypeError,
      ['with_cp', '4 of them']),
-    (dict(cp_policy='some'), ValueError, ['cp_policy', "'save_convs'"]),
     (dict(out_norms=[True, 'no', True, True]), ValueError, ['out_norms']),
     (dict(out_indices=5), ValueError, ['5', '-5..4']),
     (dict(out_indices=(-6, )), ValueError, ['-6', '-5..4']),
@@ -363,7 +362,6 @@ def _train_step(model, x, seed=0):
 @pytest.mark.parametrize('kwargs', [
     dict(with_cp=True),
     dict(with_cp=(True, True, False, False, False)),
-    dict(with_cp=True, cp_policy='save_convs'),
     dict(with_cp=True, frozen_stages=2),  # no gradient into stage 3
     dict(with_cp=(True, True, True, False), num_stages=4),
 ])

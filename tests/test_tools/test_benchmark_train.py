@@ -54,12 +54,11 @@ def test_bad_arguments_are_one_line(args, words, capsys):
 def test_with_cp_rows_leave_the_plain_row_alone():
     tool = runpy.run_path(repo_path('tools', TOOL), run_name='benchmark')
     args = argparse.Namespace(amp=None,
-                              with_cp=['off', '11000:save_convs', 'all'])
+                              with_cp=['off', '11000', 'all'])
     (_, plain), (name, stages), (_, every) = tool['rows_of'](DEMO, args)
-    assert name.endswith('(with_cp=11000:save_convs)')
+    assert name.endswith('(with_cp=11000)')
     assert plain.model.backbone.with_cp is False
     assert stages.model.backbone.with_cp == [True, True, False, False, False]
-    assert stages.model.backbone.cp_policy == 'save_convs'
     assert every.model.backbone.with_cp is True
     with pytest.raises(Exception, match='one 0/1 flag per stage'):
         tool['rows_of'](DEMO, argparse.Namespace(amp=None, with_cp=['110']))

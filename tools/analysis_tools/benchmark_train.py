@@ -10,8 +10,7 @@ over the steps (the CUDA allocator's peak on a GPU, the resident-set growth
 on the CPU; model, gradients and optimiser state included). Configs with a
 HIRI-ViT or HRViT backbone run once per ``--with-cp`` setting (recomputation
 in backward): ``off``, ``all``, or one flag per stage (``11000``: stages 1-2
-of HIRI-ViT), each optionally with ``:save_convs`` (the selective policy
-that keeps convolution outputs); by default ``off`` and ``all``.
+of HIRI-ViT); by default ``off`` and ``all``.
 ``--infer N`` also times N single-image test-mode passes,
 images per second as mmdet's ``benchmark.py`` reports it (data loading
 excluded). All configs run in this process, one after the other; the first
@@ -66,8 +65,7 @@ def parse_args():
     parser.add_argument(
         '--with-cp', nargs='+', default=['off', 'all'], metavar='SETTING',
         help='recomputation settings to run backbones with: off, all, or a '
-        'flag per stage (11000), each optionally with :save_convs (default: '
-        'off all)')
+        'flag per stage (11000) (default: off all)')
     return parser.parse_args()
 
 
@@ -157,17 +155,13 @@ def measure(cfg, shape, args):
 
 
 def parse_cp(setting, num_stages):
-    """``(with_cp, cp_policy)`` of a ``--with-cp`` setting."""
-    flags, _, policy = setting.partition(':')
-    if policy not in ('', 'save_convs'):
-        raise UsageError(f'--with-cp {setting}: the policy after ":" must be '
-                         f'save_convs')
-    if flags in ('off', 'all'):
-        return flags == 'all', policy or 'full'
-    if len(flags) != num_stages or set(flags) - {'0', '1'}:
+    """The backbone's ``with_cp`` of a ``--with-cp`` setting."""
+    if setting in ('off', 'all'):
+        return setting == 'all'
+    if len(setting) != num_stages or set(setting) - {'0', '1'}:
         raise UsageError(f'--with-cp {setting}: give off, all or one 0/1 '
                          f'flag per stage ({num_stages} here)')
-    return [f == '1' for f in flags], policy or 'full'
+    return [f == '1' for f in setting]
 
 
 def rows_of(config, args):
@@ -182,10 +176,8 @@ def rows_of(config, args):
         'num_stages', 5)
     rows = []
     for setting in args.with_cp:
-        with_cp, policy = parse_cp(setting, stages)
         run = copy.deepcopy(cfg)  # Config.copy() shares the nested dicts
-        run.model.backbone.with_cp = with_cp
-        run.model.backbone.cp_policy = policy
+        run.model.backbone.with_cp = parse_cp(setting, stages)
         name = config if setting == 'off' else f'{config} (with_cp={setting})'
         rows.append((name, run))
     return rows

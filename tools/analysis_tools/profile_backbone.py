@@ -16,10 +16,9 @@ overhead, so the per-pass time of the first table is what to compare.
 ``--nchw`` profiles the plain NCHW network (``channels_last=False``) and
 ``--deploy`` the eval mode with BN folded (``switch_to_deploy()``), as the
 exporter and benchmark_backbone.py run it. ``--with-cp 11000`` recomputes
-the flagged stages in backward (``--cp-policy save_convs``: the selective
-policy): their activations are not saved, only each recomputed part's input
-(a row of its own). ``--autocast bf16`` runs the passes under bfloat16
-autocast.
+the flagged stages in backward: their activations are not saved, only each
+recomputed part's input (a row of its own). ``--autocast bf16`` runs the
+passes under bfloat16 autocast.
 
 Example (docs/benchmarks.md)::
 
@@ -81,8 +80,6 @@ def parse_args():
     parser.add_argument('--with-cp', default='off', metavar='FLAGS',
                         help='recompute the stages flagged 1 in backward '
                         '(one 0/1 per stage, e.g. 11000; default off)')
-    parser.add_argument('--cp-policy', default='full',
-                        choices=('full', 'save_convs'))
     parser.add_argument('--autocast', choices=('bf16', ), help='run the '
                         'passes under bfloat16 autocast')
     return parser.parse_args()
@@ -236,12 +233,12 @@ def run(args):
     h, w = args.shape[0], args.shape[-1]
     device = torch.device(args.device)
     model = HIRIViT(arch=args.arch, num_stages=args.num_stages,
-                    channels_last=not args.nchw, with_cp=with_cp(args),
-                    cp_policy=args.cp_policy).to(device)
+                    channels_last=not args.nchw,
+                    with_cp=with_cp(args)).to(device)
     x = torch.rand(args.batch, 3, h, w, device=device)
     layout = 'NCHW' if args.nchw else 'channels-last'
     recomputed = '' if args.with_cp == 'off' else \
-        f', with_cp={args.with_cp} ({args.cp_policy})'
+        f', with_cp={args.with_cp}'
     print(f'HIRI-ViT-{args.arch} ({args.num_stages} stages, {layout}'
           f'{", eval with BN folded" if args.deploy else ""}{recomputed}) at '
           f'{h}x{w}, batch {args.batch}, '

@@ -106,34 +106,12 @@ def batch_norms_eval(model):
             m.eval()
 
 
-#: How a recomputed part recomputes: ``'full'`` saves only its input,
-#: ``'save_convs'`` also keeps every convolution's output and recomputes the
-#: norms, activations and element-wise ops between them.
-CP_POLICIES = ('full', 'save_convs')
-
-
-def check_cp_policy(value):
-    """Refuse a recomputation policy that is not one of
-    :data:`CP_POLICIES`."""
-    if value not in CP_POLICIES:
-        raise ValueError(f'cp_policy must be one of {CP_POLICIES}, got '
-                         f'{value!r}')
-    return value
-
-
 def needs_grad(module, x):
     """Whether running ``module`` on ``x`` builds a graph to recompute: grad
     mode on, and ``x`` or one of the module's parameters needing a gradient
     (behind frozen stages ``x`` needs none, the parameters still do)."""
     return torch.is_grad_enabled() and (x.requires_grad or any(
         p.requires_grad for p in module.parameters()))
-
-
-def _save_convs(ctx, op, *args, **kwargs):
-    """The ``'save_convs'`` policy of torch's selective checkpointing."""
-    if op is torch.ops.aten.convolution.default:
-        return cp.CheckpointPolicy.MUST_SAVE
-    return cp.CheckpointPolicy.PREFER_RECOMPUTE
 
 
 @contextmanager
@@ -153,25 +131,19 @@ def _batch_norm_stats_kept(module):
                     buffer.copy_(value)
 
 
-def _contexts(module, policy):
-    if policy == 'save_convs':
-        forward, recompute = cp.create_selective_checkpoint_contexts(
-            _save_convs)
-    else:
-        forward, recompute = nullcontext(), nullcontext()
-
+def _contexts(module):
     @contextmanager
     def recomputing():
-        with _batch_norm_stats_kept(module), recompute:
+        with _batch_norm_stats_kept(module):
             yield
 
-    return forward, recomputing()
+    return nullcontext(), recomputing()
 
 
-def recompute(module, x, policy='full'):
+def recompute(module, x):
     """``module(x)`` with its activations recomputed in backward instead of
     kept (torch's non-reentrant checkpointing): the same outputs and
     gradients, DropPath's random draws equal in both passes (torch restores
     the random state), BN running statistics updated once."""
     return cp.checkpoint(module, x, use_reentrant=False,
-                         context_fn=partial(_contexts, module, policy))
+                         context_fn=partial(_contexts, module))

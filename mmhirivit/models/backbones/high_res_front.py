@@ -9,9 +9,9 @@ from mmengine.model import BaseModule, Sequential
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
 
-from .common import (batch_norms_eval, check_cp_policy, check_drop_path_rate,
-                     check_flag, check_frozen_stages, freeze, is_int,
-                     needs_grad, parse_flags, parse_out_indices, recompute)
+from .common import (batch_norms_eval, check_drop_path_rate, check_flag,
+                     check_frozen_stages, freeze, is_int, needs_grad,
+                     parse_flags, parse_out_indices, recompute)
 from .hirivit import HRBlock, HRStem, IRDSa
 
 LEVELS = 5
@@ -128,7 +128,6 @@ class HighResFront(BaseModule):
             HR-blocks, IRDS-a) in backward instead of keeping its
             activations; one flag, alone or in a sequence (the front is one
             stage; the wrapped backbone has its own ``with_cp``).
-        cp_policy (str): As HIRI-ViT's: ``'full'`` or ``'save_convs'``.
         norm_cfg (dict): Norm of the front. Defaults to ``dict(type='BN')``.
         act_cfg (dict): Activation of the front. Defaults to
             ``dict(type='GELU')``.
@@ -147,7 +146,6 @@ class HighResFront(BaseModule):
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.,
                  with_cp: Union[bool, Sequence[bool]] = False,
-                 cp_policy: str = 'full',
                  norm_cfg: Dict = dict(type='BN'),
                  act_cfg: Dict = dict(type='GELU'),
                  init_cfg: Union[Dict, None] = None):
@@ -186,7 +184,6 @@ class HighResFront(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = check_flag('norm_eval', norm_eval)
         [self.with_cp] = parse_flags('with_cp', with_cp, 1)
-        self.cp_policy = check_cp_policy(cp_policy)
         self._freeze_stages()
 
     def _frozen_modules(self):
@@ -215,7 +212,7 @@ class HighResFront(BaseModule):
     def _run(self, module, x):
         """``module(x)``, recomputed in backward with ``with_cp``."""
         if self.with_cp and needs_grad(module, x):
-            return recompute(module, x, self.cp_policy)
+            return recompute(module, x)
         return module(x)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:

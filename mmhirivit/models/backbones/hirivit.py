@@ -25,9 +25,9 @@ from mmengine.model import BaseModule, ModuleList, Sequential
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
 
-from .common import (batch_norms_eval, check_cp_policy, check_drop_path_rate,
-                     check_flag, check_frozen_stages, freeze, is_int,
-                     needs_grad, parse_flags, parse_out_indices, recompute)
+from .common import (batch_norms_eval, check_drop_path_rate, check_flag,
+                     check_frozen_stages, freeze, is_int, needs_grad,
+                     parse_flags, parse_out_indices, recompute)
 
 NUM_STAGES = 5
 STRIDES = (4, 8, 16, 32, 64)
@@ -514,9 +514,6 @@ class HIRIViT(BaseModule):
             more time): for every stage, or one flag per stage present
             (five, or four in the four-stage form). A stage's flag covers
             its down-sampling layer, and the first stage's the stem.
-        cp_policy (str): What a recomputed stage keeps: ``'full'`` (only
-            each block's input) or ``'save_convs'`` (also convolution
-            outputs). Defaults to ``'full'``.
         channels_last (bool): Run in the channels-last memory format (same
             weights and outputs, faster convs on CPU). Defaults to True.
         out_norms (bool | Sequence[bool]): A norm on each output, or per
@@ -567,7 +564,6 @@ class HIRIViT(BaseModule):
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.,
                  with_cp: Union[bool, Sequence[bool]] = False,
-                 cp_policy: str = 'full',
                  channels_last: bool = True,
                  out_norms: Union[bool, Sequence[bool]] = True,
                  head_dim: int = 32,
@@ -623,7 +619,6 @@ class HIRIViT(BaseModule):
         self.norm_eval = check_flag('norm_eval', norm_eval)
         self.with_cp = (False, ) * first + parse_flags(
             'with_cp', with_cp, num_stages)
-        self.cp_policy = check_cp_policy(cp_policy)
         self.channels_last = check_flag('channels_last', channels_last)
         self.out_channels = tuple(dims[i] for i in self.out_indices)
         self.strides = tuple(STRIDES[i] >> first for i in self.out_indices)
@@ -877,7 +872,7 @@ class HIRIViT(BaseModule):
     def _run(self, module, x, stage):
         """``module(x)``, recomputed in backward if ``stage`` is."""
         if self.with_cp[stage] and needs_grad(module, x):
-            return recompute(module, x, self.cp_policy)
+            return recompute(module, x)
         return module(x)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:

@@ -23,9 +23,9 @@ from mmengine.model import BaseModule, ModuleList, Sequential
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
 
-from .common import (batch_norms_eval, check_cp_policy, check_drop_path_rate,
-                     check_flag, check_frozen_stages, freeze, is_int,
-                     needs_grad, parse_flags, parse_out_indices, recompute)
+from .common import (batch_norms_eval, check_drop_path_rate, check_flag,
+                     check_frozen_stages, freeze, is_int, needs_grad,
+                     parse_flags, parse_out_indices, recompute)
 
 #: Branches after each of the six units: the paper's stages 1-4 hold 1, 1,
 #: 2 and 2 units with 1, 2, 3 and 4 branches.
@@ -345,7 +345,6 @@ class HRViT(BaseModule):
             rate in every branch.
         with_cp (bool | Sequence[bool]): Recompute the blocks in backward,
             for every stage or one flag per stage (four).
-        cp_policy (str): ``'full'`` or ``'save_convs'`` (as HIRI-ViT's).
         window_sizes (Sequence[int]): Stripe width per branch. Defaults to
             ``(1, 2, 7, 7)`` (the paper's ADE20K and ImageNet setting).
         norm_cfg (dict): The batch norm. Defaults to ``dict(type='BN')``.
@@ -386,7 +385,6 @@ class HRViT(BaseModule):
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.,
                  with_cp: Union[bool, Sequence[bool]] = False,
-                 cp_policy: str = 'full',
                  window_sizes: Sequence[int] = (1, 2, 7, 7),
                  norm_cfg: Dict = dict(type='BN'),
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None):
@@ -417,7 +415,6 @@ class HRViT(BaseModule):
         self.frozen_stages = check_frozen_stages(frozen_stages, 4)
         self.norm_eval = check_flag('norm_eval', norm_eval)
         self.with_cp = parse_flags('with_cp', with_cp, 4)
-        self.cp_policy = check_cp_policy(cp_policy)
         dims = settings['embed_dims']
         self.out_channels = tuple(dims[i] for i in self.out_indices)
         self.strides = tuple(4 * 2**i for i in self.out_indices)
@@ -508,7 +505,7 @@ class HRViT(BaseModule):
 
     def _run(self, block, x, stage):
         if self.with_cp[stage] and needs_grad(block, x):
-            return recompute(block, x, self.cp_policy)
+            return recompute(block, x)
         return block(x)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
