@@ -46,6 +46,21 @@ def test_profile_gives_every_paper_part_in_both_modes(capsys):
     assert abs(sum(float(r[2].rstrip('%')) for r in rows) - 100) < 1
 
 
+def test_profile_moves_recomputed_activations_to_their_inputs(capsys):
+    """With stages 1-2 recomputed, the HR-stem and HR-blocks save nothing;
+    what their blocks keep is their inputs, a row of its own."""
+    run_tool('analysis_tools/profile_backbone.py', 't', '--shape', '64', '96',
+             '--repeats', '1', '--warmup', '0', '--top', '1', '--modes',
+             'train', '--with-cp', '11000')
+    out = capsys.readouterr().out
+    assert 'with_cp=11000' in out
+    saved = out.split('activations saved for backward (train): ')[1]
+    shares = {r[0]: float(r[2].rstrip('%'))
+              for r in _table(saved, '| part |')}
+    assert shares['HR-stem'] == shares['HR-blocks'] == 0
+    assert shares['inputs kept for recomputation'] > 0
+
+
 def test_backbone_benchmark_sets_s_at_twice_the_size_against_swin(capsys):
     threads = torch.get_num_threads()
     run_tool('analysis_tools/benchmark_backbone.py', '--sizes', '64', '128',

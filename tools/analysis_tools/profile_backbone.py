@@ -121,15 +121,21 @@ def saved_activations(model, x, args):
     storage counted once, parameters not counted), and the inputs that
     recomputed parts keep instead of their activations."""
     parts = list(part_modules(model))
-    running, saved, seen = [OTHER], defaultdict(int), set()
+    running, saved, seen = [OTHER], defaultdict(int), {}
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
 
     def count(tensor, part):
+        """Count ``tensor``'s storage under ``part``; a recomputed part's
+        input moves to :data:`KEPT` (torch's checkpoint saves it just before
+        the part runs, under the part around it)."""
         storage = tensor.untyped_storage()
         ptr = storage.data_ptr()
-        if ptr not in params and ptr not in seen:
-            seen.add(ptr)
-            saved[part] += storage.nbytes()
+        if ptr in params or (ptr in seen and part != KEPT):
+            return
+        if ptr in seen:
+            saved[seen[ptr]] -= storage.nbytes()
+        seen[ptr] = part
+        saved[part] += storage.nbytes()
 
     def pack(tensor):
         count(tensor, running[-1])
