@@ -29,7 +29,7 @@ def time_calls(fn, repeats, warmup=0, device=None):
     return times
 
 
-def forward_times(named_modules, device=None):
+def forward_times(named_modules, device=None, during=None):
     """Time every forward call of the given modules while they run.
 
     Args:
@@ -38,6 +38,10 @@ def forward_times(named_modules, device=None):
             whose calls then add up under it.
         device (str | torch.device, optional): A CUDA device to synchronise
             around each call.
+        during (nn.Module, optional): Count only the calls made while this
+            module's forward runs: a part recomputed in backward (``with_cp``)
+            runs its forward again inside the backward pass, which is not a
+            forward call of the model.
 
     Returns:
         tuple: ``(times, remove)``: a dict from name to the list of seconds
@@ -45,19 +49,32 @@ def forward_times(named_modules, device=None):
         removes the hooks.
     """
     times, starts, handles = defaultdict(list), {}, []
+    running = [during is None]
 
     def pre(module, args):
-        synchronize(device)
-        starts[id(module)] = time.perf_counter()
+        if running[0]:
+            synchronize(device)
+            starts[id(module)] = time.perf_counter()
 
     for name, module in named_modules:
 
         def post(module, args, output, name=name):
-            synchronize(device)
-            times[name].append(time.perf_counter() - starts.pop(id(module)))
+            if id(module) in starts:
+                synchronize(device)
+                start = starts.pop(id(module))
+                times[name].append(time.perf_counter() - start)
 
         handles += [module.register_forward_pre_hook(pre),
                     module.register_forward_hook(post)]
+    if during is not None:
+        def enter(module, args):
+            running[0] = True
+
+        def leave(module, args, output):
+            running[0] = False
+        # Registered last, prepended: around the other hooks of ``during``.
+        handles += [during.register_forward_pre_hook(enter, prepend=True),
+                    during.register_forward_hook(leave)]
     return times, lambda: [h.remove() for h in handles]
 
 

@@ -8,6 +8,9 @@ import pytest
 import torch
 from helpers import CPU_ONLY, GPU, repo_path, run_tool
 
+from mmhirivit.analysis.timing import forward_times
+from mmhirivit.models import HIRIViT
+
 
 def _table(out, header):
     """The rows of the markdown table under the line starting ``header``."""
@@ -59,6 +62,21 @@ def test_profile_moves_recomputed_activations_to_their_inputs(capsys):
               for r in _table(saved, '| part |')}
     assert shares['HR-stem'] == shares['HR-blocks'] == 0
     assert shares['inputs kept for recomputation'] > 0
+
+
+def test_recomputation_in_backward_is_not_a_forward_call():
+    """A part recomputed in backward runs its forward again (torch stops
+    the recomputation once it has what backward needs, so an inner part is
+    taken); with ``during=model`` only the model's own forward calls are
+    timed."""
+    model = HIRIViT(arch='t', with_cp=(True, False, False, False, False))
+    part = [('stem.conv', model.stem.conv)]
+    for during, calls in ((model, 1), (None, 2)):
+        times, remove = forward_times(part, during=during)
+        sum(o.sum() for o in model.train()(torch.rand(1, 3, 128, 128))
+            ).backward()
+        remove()
+        assert len(times['stem.conv']) == calls
 
 
 def test_backbone_benchmark_sets_s_at_twice_the_size_against_swin(capsys):

@@ -181,7 +181,7 @@ def profile(model, x, mode, args):
     with torch.set_grad_enabled(mode == 'train'):
         time_calls(run, repeats=0, warmup=args.warmup, device=x.device)
         times, remove = forward_times(
-            [('total', model), *part_modules(model)], x.device)
+            [('total', model), *part_modules(model)], x.device, during=model)
         steps = time_calls(run, args.repeats, device=x.device)
         remove()
         activities = [torch.profiler.ProfilerActivity.CPU] + (

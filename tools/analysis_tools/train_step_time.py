@@ -62,9 +62,10 @@ def time_parts(model):
     """Record the forward time of each part of ``model`` (see the module
     docstring) into a dict of lists, filled while the model runs."""
     return forward_times(
-        (sub_name, module) for name, child in model.named_children()
-        for sub_name, module in [(name, child), *(
-            (f'{name}.{n}', m) for n, m in child.named_children())])[0]
+        ((sub_name, module) for name, child in model.named_children()
+         for sub_name, module in [(name, child), *(
+             (f'{name}.{n}', m) for n, m in child.named_children())]),
+        during=model)[0]
 
 
 def parts_to_report(times):
