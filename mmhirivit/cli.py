@@ -5,6 +5,7 @@ can fix into one line (exit 1) instead of a traceback.
 The library raises ordinary exceptions; this is the one module that knows
 about arguments and exit codes.
 """
+import gc
 import os
 import os.path as osp
 import sys
@@ -148,8 +149,11 @@ def run_cli(main):
     except (UsageError, *USER_ERRORS) as err:
         sys.exit(f'error: {err}')
     finally:
-        # A process group left to interpreter exit can abort the process
-        # ("terminate called without an active exception") after a
-        # successful distributed run.
+        # A process group torn down at interpreter exit can abort the
+        # process ("terminate called without an active exception") after a
+        # successful distributed run. The runner's DDP wrapper holds the
+        # group and sits in reference cycles, so it is collected first: the
+        # group then goes while Python is still alive.
         if torch.distributed.is_initialized():
+            gc.collect()
             torch.distributed.destroy_process_group()
