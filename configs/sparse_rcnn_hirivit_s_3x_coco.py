@@ -19,6 +19,9 @@ model = dict(
         arch='s',
         out_indices=(1, 2, 3, 4),
         drop_path_rate=0.2,
+        # Stages 1-3 recomputed in backward, for memory at 1600x2666
+        # (docs/training.md, "Recomputation").
+        with_cp=(True, True, True, False, False),
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         init_cfg=dict(
             type='Pretrained',

@@ -44,6 +44,8 @@ def _assert_backbone(cfg, name):
     arch = _arch(name)
     assert backbone.type == 'mmhirivit.HIRIViT' and backbone.arch == arch
     assert tuple(backbone.out_indices) == (1, 2, 3, 4)
+    if name.endswith('_coco.py'):  # stages 1-3 recomputed at 1600x2666
+        assert tuple(backbone.with_cp) == (True, True, True, False, False)
     assert backbone.init_cfg == dict(
         type='Pretrained', prefix='backbone.',
         checkpoint=f'checkpoints/hirivit_{arch}_in1k_448_backbone.pth')
