@@ -18,6 +18,7 @@ ARMS = {
     'b': ('hirivit_t_fmnist_14px_in112.py', 112),
     'c': ('hirivit_t_fmnist_28px_in112.py', 112),
     'ref': ('resnet18_w16_fmnist_28px_in32.py', 32),
+    'hrvit': ('hrvit_b1_fmnist_28px_in32.py', 32),
 }
 SLICE = repo_path('tests', 'data', 'fashion_mnist')
 
@@ -35,7 +36,7 @@ def _flops(arm):
 
 def test_arms_cost_within_a_quarter_of_arm_a():
     base = _flops('a')
-    for arm in ('b', 'c', 'ref'):
+    for arm in ('b', 'c', 'ref', 'hrvit'):
         for key in ('flops', 'flops_skipped'):
             assert abs(_flops(arm)[key] / base[key] - 1) < 0.25, (arm, key)
 

@@ -3,9 +3,10 @@
 
 - ``fashion_mnist``: the paper's question in miniature on real photographs.
   At equal cost, does the five-stage network fed twice the resolution beat
-  the four-stage one? Four arms (``configs/fashion_mnist/``), top-1 on the
-  10,000 test photographs as mean ± std, GFLOPs in both conventions, the
-  token grids of stages 2-5. Needs ``make data``.
+  the four-stage one? Three arms, a ResNet-18 and an HRViT-b1 at matched
+  cost (``configs/fashion_mnist/``), top-1 on the 10,000 test photographs
+  as mean ± std, GFLOPs in both conventions, the token grids of stages 2-5.
+  Needs ``make data``.
 - ``demo``: the CPU demo (Mask R-CNN + HIRI-ViT-T on toy COCO) against its
   ResNet-18 reference, and once the control with HIRI-ViT-T frozen at its
   initialisation; bbox and segm mAP and wall time as median (range).
@@ -62,6 +63,9 @@ STUDIES = {
                      'five-stage T, 28x28 photographs, input 112'),
             'ref': Arm(FMNIST + 'resnet18_w16_fmnist_28px_in32.py',
                        'ResNet-18 (CIFAR stem, width 16), 28x28, input 32'),
+            'hrvit': Arm(FMNIST + 'hrvit_b1_fmnist_28px_in32.py',
+                         'HRViT-b1 (stride-32 branch pooled), 28x28, '
+                         'input 32'),
         },
         metrics={'top1': r'Epoch\(val\).*accuracy/top1: ([\d.]+)'}),
     'demo': Study(
