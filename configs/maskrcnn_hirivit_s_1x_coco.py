@@ -25,11 +25,12 @@ model = dict(
         drop_path_rate=0.2,
         # Stages 1-3 (HR-stem, HR-blocks, stage 3) recomputed in backward
         # instead of kept: one more forward of them per step for less
-        # memory. Mask R-CNN at 1600x2666, batch 2, beside mmdet's Swin-T
-        # at 800x1333: peak memory 1.61x -> 0.96x Swin-T's, step 1.56x ->
-        # 1.43x (a CPU, where the saved allocations outweighed the extra
-        # forward; on a GPU expect the step to grow instead).
-        # docs/training.md, "Recomputation"; False keeps every activation.
+        # memory. Mask R-CNN at 1600x2666 beside mmdet's Swin-T at
+        # 800x1333, on a CPU: peak memory 1.61x -> 0.96x Swin-T's at batch
+        # 2 and 1.60x -> 1.11x at batch 1; step 1.56x -> 1.43x and 1.95x ->
+        # 1.72x (the saved allocations outweighed the extra forward; on a
+        # GPU expect the step to grow instead). docs/benchmarks.md,
+        # "Recomputation at 1600x2666"; False keeps every activation.
         with_cp=(True, True, True, False, False),
         # Batch norm synchronised across GPUs (16 images), as mmseg does for
         # every model: frozen statistics would keep ImageNet's at 448 while
