@@ -1,6 +1,7 @@
 """What the backbones registered here share: the OpenMMLab arguments
 (``out_indices``, ``frozen_stages``, ``drop_path_rate``, ``with_cp``,
-``norm_eval``), each checked one way with the same messages, and freezing.
+``norm_eval``), each checked one way with the same messages, freezing,
+recomputation and the DropPath layer.
 """
 from contextlib import contextmanager, nullcontext
 from functools import partial
@@ -8,7 +9,9 @@ from numbers import Integral, Real
 from typing import Sequence
 
 import torch
+import torch.nn as nn
 import torch.utils.checkpoint as cp
+from mmcv.cnn.bricks import DropPath
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
@@ -138,6 +141,11 @@ def _contexts(module):
             yield
 
     return nullcontext(), recomputing()
+
+
+def drop_path_layer(rate):
+    """DropPath with ``rate`` on a residual branch, or the identity at 0."""
+    return DropPath(rate) if rate > 0 else nn.Identity()
 
 
 def recompute(module, x):

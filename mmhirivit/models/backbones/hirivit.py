@@ -19,15 +19,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import (ConvModule, build_activation_layer, build_norm_layer,
                       fuse_conv_bn)
-from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule, ModuleList, Sequential
 
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 from .common import (batch_norms_eval, check_drop_path_rate, check_flag,
-                     check_frozen_stages, freeze, is_int, needs_grad,
-                     parse_flags, parse_out_indices, recompute)
+                     check_frozen_stages, drop_path_layer, freeze, is_int,
+                     needs_grad, parse_flags, parse_out_indices, recompute)
 
 NUM_STAGES = 5
 STRIDES = (4, 8, 16, 32, 64)
@@ -221,7 +220,7 @@ class HRBlock(BaseModule):
             _conv_bn(dims, dims, 3, 2, groups=dims, norm_cfg=norm_cfg),
             _conv_bn(dims, hidden, 1, with_norm=False, act_cfg=act_cfg),
             _conv_bn(hidden, dims, 1, with_norm=False))
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.drop_path = drop_path_layer(drop_path)
 
     def forward(self, x):
         y = self.norm(x)
@@ -276,7 +275,7 @@ class CFFNBlock(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.norm = build_norm_layer(norm_cfg, dims)[1]
         self.ffn = CFFN(dims, mlp_ratio, act_cfg)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.drop_path = drop_path_layer(drop_path)
 
     def switch_to_deploy(self):
         """Fold the pre-norm BN into the CFFN's first 1x1 conv."""
@@ -380,7 +379,7 @@ class TransformerBlock(BaseModule):
         self.attn = MultiheadAttention(dims, num_heads)
         self.norm2 = build_norm_layer(norm_cfg, dims)[1]
         self.ffn = CFFN(dims, mlp_ratio, act_cfg)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.drop_path = drop_path_layer(drop_path)
 
     def _attention(self, x):
         """Attention over (B, H, W, C) tokens, globally or in windows."""

@@ -17,15 +17,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_norm_layer
-from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule, ModuleList, Sequential
 
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
 
 from .common import (batch_norms_eval, check_drop_path_rate, check_flag,
-                     check_frozen_stages, freeze, is_int, needs_grad,
-                     parse_flags, parse_out_indices, recompute)
+                     check_frozen_stages, drop_path_layer, freeze, is_int,
+                     needs_grad, parse_flags, parse_out_indices, recompute)
 
 #: Branches after each of the six units: the paper's stages 1-4 hold 1, 1,
 #: 2 and 2 units with 1, 2, 3 and 4 branches.
@@ -218,8 +217,7 @@ class HRViTBlock(BaseModule):
         self.shortcut = DES(channels)
         self.norm2 = nn.LayerNorm(channels)
         self.ffn = MixCFN(channels, mlp_ratio)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else \
-            nn.Identity()
+        self.drop_path = drop_path_layer(drop_path)
 
     def forward(self, x):
         x = x + self.drop_path(self.attn(self.norm1(x)) + self.shortcut(x))
