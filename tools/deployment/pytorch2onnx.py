@@ -292,9 +292,10 @@ def compare_detections(graph, session, inputs):
     figures = match(as_arrays(run_torch()), run_ort())
     text = describe(figures)
     if not figures['expected']:
-        text += (' (nothing to compare: random weights score under the '
-                 'threshold; --cfg-options model.test_cfg.rcnn.score_thr=0 '
-                 'keeps every box)')
+        text += (' (nothing to compare: no box scored above the threshold '
+                 'on the random verification input; --cfg-options '
+                 'model.test_cfg.rcnn.score_thr=0 keeps every box, '
+                 'test_onnx.py compares on real images)')
     return text, agree(figures), run_torch, run_ort
 
 
