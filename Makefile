@@ -10,8 +10,9 @@ setup:
 demo: setup
 	$(PY) tools/demo.py
 
+# Two worker processes (pytest-xdist), each test file whole in one of them.
 test: setup
-	$(PY) -m pytest tests --durations=10
+	$(PY) -m pytest tests -n 2 --dist loadfile --durations=10
 
 # Fashion-MNIST for configs/fashion_mnist (Debian's package, then unzipped
 # into data/fashion_mnist); apt-get needs root.
