@@ -124,7 +124,9 @@ def run_study(root, study, work_dir, arms=None, seeds=None, threads=None,
 
 
 def minutes(seconds):
-    return f'{int(seconds // 60)} min {round(seconds % 60):02d} s'
+    """``seconds`` as ``M min SS s``, rounded to the second."""
+    whole = round(seconds)
+    return f'{whole // 60} min {whole % 60:02d} s'
 
 
 def mean_std(values):
