@@ -102,6 +102,15 @@ def freeze(modules):
             param.requires_grad = False
 
 
+#: The backbones' initialisation without ``init_cfg``: Kaiming for convs,
+#: truncated normal for linear layers, norms at weight 1 and bias 0.
+DEFAULT_INIT_CFG = (
+    dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
+    dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
+    dict(type='Constant', layer=['_BatchNorm', 'LayerNorm'], val=1., bias=0.),
+)
+
+
 def batch_norms_eval(model):
     """Put every batch norm of ``model`` in eval mode (``norm_eval``)."""
     for m in model.modules():

@@ -24,9 +24,10 @@ from mmengine.model import BaseModule, ModuleList, Sequential
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
 
-from .common import (batch_norms_eval, check_drop_path_rate, check_flag,
-                     check_frozen_stages, drop_path_layer, freeze, is_int,
-                     needs_grad, parse_flags, parse_out_indices, recompute)
+from .common import (DEFAULT_INIT_CFG, batch_norms_eval, check_drop_path_rate,
+                     check_flag, check_frozen_stages, drop_path_layer, freeze,
+                     is_int, needs_grad, parse_flags, parse_out_indices,
+                     recompute)
 
 NUM_STAGES = 5
 STRIDES = (4, 8, 16, 32, 64)
@@ -574,13 +575,7 @@ class HIRIViT(BaseModule):
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None):
         _check_layer_cfgs(norm_cfg, act_cfg, init_cfg)
         if init_cfg is None:
-            init_cfg = [
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-                     nonlinearity='relu'),
-                dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
-                dict(type='Constant', layer=['_BatchNorm', 'LayerNorm'],
-                     val=1., bias=0.),
-            ]
+            init_cfg = list(deepcopy(DEFAULT_INIT_CFG))
         super().__init__(init_cfg=init_cfg)
         self.deploy = False  # switch_to_deploy() folds BN for inference
         if not is_int(head_dim) or head_dim < 1:

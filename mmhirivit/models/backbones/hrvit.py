@@ -22,9 +22,10 @@ from mmengine.model import BaseModule, ModuleList, Sequential
 from mmhirivit.registry import MODELS
 from mmhirivit.utils.checkpoint import mmengine_loading
 
-from .common import (batch_norms_eval, check_drop_path_rate, check_flag,
-                     check_frozen_stages, drop_path_layer, freeze, is_int,
-                     needs_grad, parse_flags, parse_out_indices, recompute)
+from .common import (DEFAULT_INIT_CFG, batch_norms_eval, check_drop_path_rate,
+                     check_flag, check_frozen_stages, drop_path_layer, freeze,
+                     is_int, needs_grad, parse_flags, parse_out_indices,
+                     recompute)
 
 #: Branches after each of the six units: the paper's stages 1-4 hold 1, 1,
 #: 2 and 2 units with 1, 2, 3 and 4 branches.
@@ -387,13 +388,7 @@ class HRViT(BaseModule):
                  norm_cfg: Dict = dict(type='BN'),
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None):
         if init_cfg is None:
-            init_cfg = [
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-                     nonlinearity='relu'),
-                dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
-                dict(type='Constant', layer=['_BatchNorm', 'LayerNorm'],
-                     val=1., bias=0.),
-            ]
+            init_cfg = list(deepcopy(DEFAULT_INIT_CFG))
         super().__init__(init_cfg=init_cfg)
         settings = self.parse_arch(arch)
         if not is_int(in_channels) or in_channels < 1:
