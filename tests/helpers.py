@@ -78,6 +78,19 @@ def assert_same_run(first, second, what):
         assert torch.equal(first, second), what
 
 
+def train_step(model, x, seed=0):
+    """One forward and backward in train mode, DropPath drawing from
+    ``seed``: the outputs, the parameters' gradients and the BN running
+    statistics after it."""
+    torch.manual_seed(seed)
+    outs = model.train()(x)
+    sum(o.sum() for o in outs).backward()
+    stats = [b.clone() for name, b in model.named_buffers()
+             if 'running' in name]
+    return outs, [p.grad for p in model.parameters()
+                  if p.requires_grad], stats
+
+
 def repo_path(*parts):
     return osp.join(ROOT, *parts)
 

@@ -4,6 +4,7 @@ from copy import deepcopy
 
 import pytest
 import torch
+from helpers import train_step
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -346,19 +347,6 @@ def test_drop_path_schedule():
     assert torch.allclose(torch.tensor(rates), expected)
 
 
-def _train_step(model, x, seed=0):
-    """One forward and backward in train mode, DropPath drawing from
-    ``seed``: the outputs, the parameters' gradients and the BN running
-    statistics after it."""
-    torch.manual_seed(seed)
-    outs = model.train()(x)
-    sum(o.sum() for o in outs).backward()
-    stats = [b.clone() for name, b in model.named_buffers()
-             if 'running' in name]
-    return outs, [p.grad for p in model.parameters()
-                  if p.requires_grad], stats
-
-
 @pytest.mark.parametrize('kwargs', [
     dict(with_cp=True),
     dict(with_cp=(True, True, False, False, False)),
@@ -375,8 +363,8 @@ def test_with_cp_same_outputs_gradients_and_statistics(kwargs):
     checkpointed = small(**settings)
     checkpointed.load_state_dict(plain.state_dict())
     x = torch.rand(2, 3, 64, 64)
-    torch.testing.assert_close(_train_step(plain, x),
-                               _train_step(checkpointed, x))
+    torch.testing.assert_close(train_step(plain, x),
+                               train_step(checkpointed, x))
 
 
 def test_with_cp_recomputes_the_flagged_stages_only():
@@ -389,7 +377,7 @@ def test_with_cp_recomputes_the_flagged_stages_only():
         for block in stage:
             block.register_forward_pre_hook(
                 lambda module, args, i=i: runs.append(i))
-    _train_step(model, torch.rand(2, 3, 64, 64))
+    train_step(model, torch.rand(2, 3, 64, 64))
     depths = [len(stage) for stage in model.stages]
     assert [runs.count(i) for i in range(5)] == [
         d * (2 if i == 1 else 1) for i, d in enumerate(depths)]
